@@ -1,0 +1,10 @@
+//! `scratchify build`.
+
+use super::CommandResult;
+
+#[derive(Debug, clap::Args)]
+pub struct Args {}
+
+pub fn run(_args: Args) -> CommandResult {
+    Err(miette::miette!("`scratchify build` is not implemented yet"))
+}

@@ -1,0 +1,10 @@
+//! `scratchify plan`.
+
+use super::CommandResult;
+
+#[derive(Debug, clap::Args)]
+pub struct Args {}
+
+pub fn run(_args: Args) -> CommandResult {
+    Err(miette::miette!("`scratchify plan` is not implemented yet"))
+}

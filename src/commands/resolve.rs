@@ -1,0 +1,12 @@
+//! `scratchify resolve`.
+
+use super::CommandResult;
+
+#[derive(Debug, clap::Args)]
+pub struct Args {}
+
+pub fn run(_args: Args) -> CommandResult {
+    Err(miette::miette!(
+        "`scratchify resolve` is not implemented yet"
+    ))
+}

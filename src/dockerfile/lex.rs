@@ -1,0 +1,1 @@
+//! Shell-word lexing and `${}` expansion, as BuildKit does it.

@@ -1,0 +1,1 @@
+//! ARG and ENV scoping across stages.

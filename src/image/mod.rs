@@ -1,0 +1,1 @@
+//! Deterministic layers, OCI config/manifest/index, writers and registry push.

@@ -1,0 +1,1 @@
+//! The plan: what the final image needs, what is dropped, and why.

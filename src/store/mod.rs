@@ -1,0 +1,2 @@
+//! Package universes behind one trait: resolution, verification, download
+//! and unpacking of store paths.
