@@ -36,12 +36,15 @@
 //! * A byte-order mark at the very start of a word or of a pattern is
 //!   skipped (Go's `text/scanner` does that).
 //!
-//! Two choices where BuildKit has no equivalent: results longer than
-//! [`DEFAULT_MAX_EXPANSION_LEN`] bytes are refused with
-//! [`LexErrorKind::TooLong`] (BuildKit would keep allocating), and pattern
-//! matching runs on a small Pike VM, linear in the value length times the
-//! pattern length, where BuildKit uses Go's RE2 engine with the same
-//! leftmost-first semantics.
+//! Where BuildKit has no limits we set some, so that no input can exhaust
+//! memory, time or stack: results longer than [`DEFAULT_MAX_EXPANSION_LEN`]
+//! bytes are refused ([`LexErrorKind::TooLong`]; BuildKit would keep
+//! allocating), pattern matching may spend [`DEFAULT_MAX_PATTERN_WORK`]
+//! steps per word ([`LexErrorKind::TooComplex`]), and `${...}` forms nest at
+//! most [`MAX_NESTING`] deep ([`LexErrorKind::TooDeep`]). Pattern matching
+//! runs on a small Pike VM, linear in the value length times the pattern
+//! length, where BuildKit uses Go's RE2 engine with the same leftmost-first
+//! semantics.
 //!
 //! Letters and digits in names follow Go's `unicode.IsLetter` (category L)
 //! and `unicode.IsDigit` (category Nd). The tables come from `regex-syntax`
@@ -62,6 +65,18 @@ use crate::source::Span;
 /// so without a limit a small Dockerfile could ask for gigabytes. 16 MiB is
 /// far above anything a real Dockerfile word holds.
 pub const DEFAULT_MAX_EXPANSION_LEN: usize = 16 << 20;
+
+/// The default limit on the work pattern matching may do for one word, in
+/// steps of the matcher (one step is one pattern position tried at one
+/// character). Real patterns on real values need thousands; the limit only
+/// stops adversarial inputs from running for minutes.
+pub const DEFAULT_MAX_PATTERN_WORK: u64 = 1 << 30;
+
+/// How deeply `${...}` forms may nest inside each other's words. BuildKit has
+/// no limit (Go stacks grow); we need one so that no input can overflow the
+/// stack. Real Dockerfiles nest two or three levels; 32 levels take under
+/// 384 KiB of stack even in a debug build.
+pub const MAX_NESTING: usize = 32;
 
 /// A source of variable values for expansion.
 ///
@@ -214,6 +229,10 @@ pub enum LexErrorKind {
     },
     /// The expansion grew beyond the lexer's limit.
     TooLong { limit: usize },
+    /// Pattern matching needed more work than the lexer allows.
+    TooComplex { limit: u64 },
+    /// `${...}` forms nested deeper than [`MAX_NESTING`].
+    TooDeep { limit: usize },
 }
 
 impl fmt::Display for LexErrorKind {
@@ -241,6 +260,12 @@ impl fmt::Display for LexErrorKind {
             }
             LexErrorKind::TooLong { limit } => {
                 write!(f, "expansion is longer than the limit of {limit} bytes")
+            }
+            LexErrorKind::TooComplex { limit } => {
+                write!(f, "pattern matching needs more than {limit} steps")
+            }
+            LexErrorKind::TooDeep { limit } => {
+                write!(f, "substitutions nested deeper than {limit} levels")
             }
         }
     }
@@ -292,6 +317,7 @@ pub struct Lexer {
     skip_unset_env: bool,
     skip_process_quotes: bool,
     max_len: usize,
+    max_pattern_work: u64,
 }
 
 impl Default for Lexer {
@@ -313,6 +339,7 @@ impl Lexer {
             skip_unset_env: false,
             skip_process_quotes: false,
             max_len: DEFAULT_MAX_EXPANSION_LEN,
+            max_pattern_work: DEFAULT_MAX_PATTERN_WORK,
         }
     }
 
@@ -347,6 +374,13 @@ impl Lexer {
     /// [`DEFAULT_MAX_EXPANSION_LEN`]).
     pub const fn with_max_expansion_len(mut self, bytes: usize) -> Self {
         self.max_len = bytes;
+        self
+    }
+
+    /// Sets the limit on pattern-matching work for one word (see
+    /// [`DEFAULT_MAX_PATTERN_WORK`]).
+    pub const fn with_max_pattern_work(mut self, steps: u64) -> Self {
+        self.max_pattern_work = steps;
         self
     }
 
@@ -492,6 +526,10 @@ struct WordState<'a, E: ?Sized> {
     words_buf: String,
     matched: BTreeSet<String>,
     unmatched: BTreeSet<String>,
+    /// Pattern-matching steps left for this word.
+    work_left: u64,
+    /// How many `${...}` words are being read inside each other.
+    depth: usize,
 }
 
 impl<'a, E: Env + ?Sized> WordState<'a, E> {
@@ -511,6 +549,8 @@ impl<'a, E: Env + ?Sized> WordState<'a, E> {
             words_buf: String::new(),
             matched: BTreeSet::new(),
             unmatched: BTreeSet::new(),
+            work_left: lex.max_pattern_work,
+            depth: 0,
         }
     }
 
@@ -565,9 +605,19 @@ impl<'a, E: Env + ?Sized> WordState<'a, E> {
         stop: Option<char>,
         raw_escapes: bool,
     ) -> Result<(String, Vec<String>), Inner> {
+        if stop.is_some() && self.depth >= MAX_NESTING {
+            let at = self.pos;
+            return Err(Inner::new(
+                LexErrorKind::TooDeep { limit: MAX_NESTING },
+                at..at,
+            ));
+        }
+        let nested = usize::from(stop.is_some());
         let saved = self.raw_escapes;
         self.raw_escapes = raw_escapes;
+        self.depth += nested;
         let out = self.stop_on(stop);
+        self.depth -= nested;
         self.raw_escapes = saved;
         out
     }
@@ -832,10 +882,11 @@ impl<'a, E: Env + ?Sized> WordState<'a, E> {
                             Some(rest) => (rest, true),
                             None => (word.as_str(), false),
                         };
+                        let work = &mut self.work_left;
                         let trimmed = if op == '%' {
-                            trim_suffix(pattern, &value, greedy)
+                            trim_suffix(pattern, &value, greedy, work)
                         } else {
-                            trim_prefix(pattern, &value, greedy)
+                            trim_prefix(pattern, &value, greedy, work)
                         };
                         trimmed.map_err(|kind| Inner::new(kind, dollar..self.pos))
                     }
@@ -877,31 +928,28 @@ impl<'a, E: Env + ?Sized> WordState<'a, E> {
                         dollar..self.pos,
                     )
                 })?;
+                let limits = (self.lex.max_len, self.lex.max_pattern_work);
                 let replaced = if replace_all {
-                    replace_all_go(&re, &value, &replacement, self.lex.max_len)
+                    replace_all_go(&re, &value, &replacement, limits, &mut self.work_left)
                 } else {
-                    match re.find_at(&value, 0) {
-                        Some((s, e)) => {
+                    match re.search(&value, 0, &mut self.work_left) {
+                        Ok(Some((s, e))) => {
                             let mut out = String::new();
                             out.push_str(value.get(..s).unwrap_or(""));
                             out.push_str(&replacement);
                             out.push_str(value.get(e..).unwrap_or(""));
-                            Some(out)
+                            Ok(out)
                         }
-                        None => Some(value),
+                        Ok(None) => Ok(value),
+                        Err(OutOfWork) => Err(LexErrorKind::TooComplex { limit: limits.1 }),
                     }
                 };
                 match replaced {
-                    Some(out) => {
+                    Ok(out) => {
                         self.check_len(out.len(), dollar)?;
                         Ok(out)
                     }
-                    None => Err(Inner::new(
-                        LexErrorKind::TooLong {
-                            limit: self.lex.max_len,
-                        },
-                        dollar..self.pos,
-                    )),
+                    Err(kind) => Err(Inner::new(kind, dollar..self.pos)),
                 }
             }
             _ => Err(Inner::new(
@@ -936,24 +984,41 @@ fn is_special_param(ch: char) -> bool {
     matches!(ch, '@' | '*' | '#' | '?' | '-' | '$' | '!' | '0')
 }
 
-fn trim_prefix(pattern: &str, value: &str, greedy: bool) -> Result<String, LexErrorKind> {
+fn trim_prefix(
+    pattern: &str,
+    value: &str,
+    greedy: bool,
+    work: &mut u64,
+) -> Result<String, LexErrorKind> {
     let re = ShellPattern::compile(pattern, greedy, true).map_err(|reason| {
         LexErrorKind::InvalidPattern {
             pattern: pattern.to_owned(),
             reason,
         }
     })?;
-    Ok(match re.find_at(value, 0) {
-        Some((_, end)) => value.get(end..).unwrap_or("").to_owned(),
-        None => value.to_owned(),
-    })
+    let limit = *work;
+    match re.search(value, 0, work) {
+        Ok(Some((_, end))) => Ok(value.get(end..).unwrap_or("").to_owned()),
+        Ok(None) => Ok(value.to_owned()),
+        Err(OutOfWork) => Err(LexErrorKind::TooComplex { limit }),
+    }
 }
 
 /// BuildKit finds the shortest or longest matching suffix by reversing both
 /// the pattern and the value and trimming a prefix. Errors therefore name the
 /// reversed pattern, as BuildKit's do.
-fn trim_suffix(pattern: &str, value: &str, greedy: bool) -> Result<String, LexErrorKind> {
-    let reversed = trim_prefix(&reverse_pattern(pattern), &reverse_string(value), greedy)?;
+fn trim_suffix(
+    pattern: &str,
+    value: &str,
+    greedy: bool,
+    work: &mut u64,
+) -> Result<String, LexErrorKind> {
+    let reversed = trim_prefix(
+        &reverse_pattern(pattern),
+        &reverse_string(value),
+        greedy,
+        work,
+    )?;
     Ok(reverse_string(&reversed))
 }
 
@@ -1083,11 +1148,23 @@ impl ShellPattern {
     /// as a byte range; among matches at the same start, the one a
     /// backtracking engine would find first (Go's and Perl's semantics).
     pub fn find_at(&self, haystack: &str, start: usize) -> Option<(usize, usize)> {
+        let mut unlimited = u64::MAX;
+        self.search(haystack, start, &mut unlimited).unwrap_or(None)
+    }
+
+    /// [`ShellPattern::find_at`] that spends at most `work` steps (one per
+    /// thread per character), reducing `work` by what it spent.
+    fn search(
+        &self,
+        haystack: &str,
+        start: usize,
+        work: &mut u64,
+    ) -> Result<Option<(usize, usize)>, OutOfWork> {
         if start > haystack.len() || !haystack.is_char_boundary(start) {
-            return None;
+            return Ok(None);
         }
         if self.anchored && start != 0 {
-            return None;
+            return Ok(None);
         }
         let accept = self.tokens.len();
         let mut seen = vec![0usize; accept + 1];
@@ -1104,6 +1181,9 @@ impl ShellPattern {
             if current.is_empty() {
                 break;
             }
+            // Each step costs its threads, plus one for the position itself.
+            let cost = current.len() as u64 + 1;
+            *work = work.checked_sub(cost).ok_or(OutOfWork)?;
             let ch = haystack.get(pos..).and_then(|rest| rest.chars().next());
             next.clear();
             let next_generation = generation + 1;
@@ -1134,7 +1214,7 @@ impl ShellPattern {
                 None => break,
             }
         }
-        found
+        Ok(found)
     }
 
     /// Adds the threads reachable from token `at` without consuming input,
@@ -1183,24 +1263,39 @@ impl ShellPattern {
     }
 }
 
+/// The pattern matcher ran out of its work allowance.
+struct OutOfWork;
+
 /// Go's `Regexp.ReplaceAllString` with BuildKit's pattern: every
 /// non-overlapping match replaced, an empty match right after a previous
 /// match skipped, and the replacement expanded as a Go template (`$0`,
-/// `${0}` and `$$`). `None` when the result would exceed `limit` bytes.
-fn replace_all_go(re: &ShellPattern, src: &str, template: &str, limit: usize) -> Option<String> {
+/// `${0}` and `$$`). `limits` are the longest result and the most matching
+/// work allowed.
+fn replace_all_go(
+    re: &ShellPattern,
+    src: &str,
+    template: &str,
+    limits: (usize, u64),
+    work: &mut u64,
+) -> Result<String, LexErrorKind> {
+    let (max_len, max_work) = limits;
+    let too_long = LexErrorKind::TooLong { limit: max_len };
     let mut out = String::new();
     let mut last_end = 0usize;
     let mut search = 0usize;
     while search <= src.len() {
-        let Some((start, end)) = re.find_at(src, search) else {
+        let found = re
+            .search(src, search, work)
+            .map_err(|OutOfWork| LexErrorKind::TooComplex { limit: max_work })?;
+        let Some((start, end)) = found else {
             break;
         };
         out.push_str(src.get(last_end..start).unwrap_or(""));
         if end > last_end || start == 0 {
             expand_go_template(&mut out, template, src.get(start..end).unwrap_or(""));
         }
-        if out.len() > limit {
-            return None;
+        if out.len() > max_len {
+            return Err(too_long);
         }
         last_end = end;
         let width = src
@@ -1216,7 +1311,11 @@ fn replace_all_go(re: &ShellPattern, src: &str, template: &str, limit: usize) ->
         }
     }
     out.push_str(src.get(last_end..).unwrap_or(""));
-    if out.len() > limit { None } else { Some(out) }
+    if out.len() > max_len {
+        Err(too_long)
+    } else {
+        Ok(out)
+    }
 }
 
 /// Go's `Regexp.Expand` for a pattern without capture groups: `$$` is `$`,
@@ -1544,6 +1643,48 @@ mod tests {
         assert_eq!(err.kind, LexErrorKind::TooLong { limit: 10 });
         let err = lex.process_word("${A//?/xxx}", &e).unwrap_err();
         assert_eq!(err.kind, LexErrorKind::TooLong { limit: 10 });
+    }
+
+    #[test]
+    fn pattern_work_is_bounded() {
+        let e = env(&[("V", &"a".repeat(2000))]);
+        // Each search walks the 2000 characters with two or three threads.
+        let lex = Lexer::new('\\').with_max_pattern_work(1000);
+        let err = lex.process_word("${V//*b/x}", &e).unwrap_err();
+        assert_eq!(err.kind, LexErrorKind::TooComplex { limit: 1000 });
+        let err = lex.process_word("${V%%b*}", &e).unwrap_err();
+        assert_eq!(err.kind, LexErrorKind::TooComplex { limit: 1000 });
+        let err = lex.process_word("${V#*b}", &e).unwrap_err();
+        assert_eq!(err.kind, LexErrorKind::TooComplex { limit: 1000 });
+        // The default allowance is plenty for the same word.
+        let ok = Lexer::new('\\').process_word("${V//*b/x}", &e).unwrap();
+        assert_eq!(ok.len(), 2000);
+    }
+
+    #[test]
+    fn deep_nesting_is_an_error_not_a_stack_overflow() {
+        let lex = Lexer::new('\\');
+        let nested = |levels: usize, quoted: bool| {
+            let open = if quoted { "\"${a:-" } else { "${a:-" };
+            let close = if quoted { "}\"" } else { "}" };
+            format!("{}x{}", open.repeat(levels), close.repeat(levels))
+        };
+        for quoted in [false, true] {
+            assert_eq!(
+                lex.process_word(&nested(MAX_NESTING, quoted), &NoEnv)
+                    .unwrap(),
+                "x"
+            );
+            let err = lex
+                .process_word(&nested(MAX_NESTING + 1, quoted), &NoEnv)
+                .unwrap_err();
+            assert_eq!(err.kind, LexErrorKind::TooDeep { limit: MAX_NESTING });
+            // Far deeper input is refused just the same.
+            let err = lex
+                .process_word(&nested(100_000, quoted), &NoEnv)
+                .unwrap_err();
+            assert_eq!(err.kind, LexErrorKind::TooDeep { limit: MAX_NESTING });
+        }
     }
 
     #[test]
