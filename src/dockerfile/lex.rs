@@ -1728,6 +1728,13 @@ mod tests {
         }
 
         #[test]
+        fn lexer_never_panics_on_any_string(word in any::<String>(), value in any::<String>()) {
+            let e = env(&[("A", &value)]);
+            let _ = Lexer::new('\\').process(&word, &e);
+            let _ = Lexer::new('\\').with_skip_unset_env(true).process(&word, &e);
+        }
+
+        #[test]
         fn lexer_never_panics_on_expansion_syntax(
             word in "[${}:#%/?*+\\-\\\\'\"aAB\n é]{0,30}",
             value in "[ab*?/\\\\\n é]{0,8}",

@@ -561,7 +561,8 @@ impl StageScope {
         Self::from_image(global, std::iter::empty::<&str>())
     }
 
-    /// A stage `FROM` an earlier stage: it inherits the parent's build
+    /// A stage `FROM` an earlier stage (stage names match without regard to
+    /// case; finding the parent is the caller's job): it inherits the parent's build
     /// environment (ENVs and ARG values), config `Env` and declared `ARG`s;
     /// the config `Env` is then applied over the environment again.
     pub fn from_stage(parent: &StageScope) -> Self {
@@ -822,8 +823,9 @@ const MOUNT_FROM_REFUSAL: VariableRefusal = VariableRefusal {
 /// * `ADD`: as `COPY` plus `--checksum`; no `--from`; `--exclude`,
 ///   `--keep-git-dir`, `--unpack`, `--link` are not expanded.
 /// * `RUN`: only the values of `--mount` fields (`from=` refuses
-///   variables); never the command, `--network` or `--security`. RUN
-///   heredocs are never expanded by BuildKit (the shell does it).
+///   variables); never the command, `--network`, `--security` or
+///   `--device`. RUN heredocs are never expanded by BuildKit (the shell
+///   does it).
 /// * `CMD`, `ENTRYPOINT`, `SHELL`, `HEALTHCHECK`, `MAINTAINER`, `ONBUILD`:
 ///   nothing (an `ONBUILD` trigger is expanded when it runs in a child
 ///   stage, by the rules of its own instruction).
