@@ -545,8 +545,10 @@ impl StageScope {
         I: IntoIterator<Item = S>,
         S: AsRef<str>,
     {
-        // The image config keeps duplicate names in place; the build
-        // environment takes the last one.
+        // A base image whose Env repeats a name (malformed, but possible)
+        // gets one entry, at the first position, with the last value. The
+        // build environment takes the last value as BuildKit's does; the
+        // config differs from BuildKit's, which would keep both entries.
         let mut config = OrderedEnv::new();
         for entry in image_env {
             let entry = entry.as_ref();
