@@ -911,10 +911,15 @@ impl<'a> Analyzer<'a> {
         cb.in_loop = true;
         match unrollable {
             Some(vs) => {
-                for v in vs {
+                // After a `break`, `continue`, `return` or `exit` in the
+                // body, the later iterations may not run.
+                let exits = contains_loop_exit(body);
+                for (k, v) in vs.iter().enumerate() {
                     let value = v.value.clone().unwrap_or_default();
                     self.set_var(var, VarValue::Known(value));
-                    self.script(body, &cb);
+                    let mut ci = cb.clone();
+                    ci.conditional |= exits && k > 0;
+                    self.script(body, &ci);
                     if self.exhausted {
                         break;
                     }
@@ -996,23 +1001,25 @@ impl<'a> Analyzer<'a> {
         let mut argv = Vec::new();
         let mut declarations = Vec::new();
         for (k, w) in sc.words.iter().enumerate() {
-            if decl && k > 0
-                && let Some(a) = split_assignment(w) {
-                    let v = self.expand_value(&a.value, ctx);
-                    let text = self.text(w.span);
-                    declarations.push((a.name.clone(), v.clone()));
-                    argv.push(match v {
-                        VarValue::Known(s) => Arg {
-                            value: Some(format!("{}={s}", a.name)),
-                            text,
-                            span: w.span,
-                            glob: false,
-                            unknown: Vec::new(),
-                        },
-                        VarValue::Unknown(u) => Arg::unknown(text, w.span, u),
-                    });
-                    continue;
-                }
+            if decl
+                && k > 0
+                && let Some(a) = split_assignment(w)
+            {
+                let v = self.expand_value(&a.value, ctx);
+                let text = self.text(w.span);
+                declarations.push((a.name.clone(), v.clone()));
+                argv.push(match v {
+                    VarValue::Known(s) => Arg {
+                        value: Some(format!("{}={s}", a.name)),
+                        text,
+                        span: w.span,
+                        glob: false,
+                        unknown: Vec::new(),
+                    },
+                    VarValue::Unknown(u) => Arg::unknown(text, w.span, u),
+                });
+                continue;
+            }
             argv.extend(self.expand_fields(w, ctx));
         }
         let redirects: Vec<ExpandedRedirect> = sc
@@ -1089,10 +1096,10 @@ impl<'a> Analyzer<'a> {
         if let (Stream::Unknown { from }, Some(name)) = (
             &mut rec.stdout,
             line.argv.first().map(|a| a.display().to_string()),
-        )
-            && from == "the output of a command" {
-                *from = format!("the output of `{name}`");
-            }
+        ) && from == "the output of a command"
+        {
+            *from = format!("the output of `{name}`");
+        }
         let file_effects = self.redirect_effects(&line.redirects, line.span, Some(&mut rec));
         rec.effects.extend(file_effects);
         let fd1 = self.fd_table(&line.redirects, piped).remove(&1);
@@ -1111,9 +1118,10 @@ impl<'a> Analyzer<'a> {
         if let Some(dest) = dest {
             for e in &mut rec.effects {
                 if let Effect::Download { dest: d, .. } = e
-                    && *d == DownloadDest::Stdout {
-                        *d = dest.clone();
-                    }
+                    && *d == DownloadDest::Stdout
+                {
+                    *d = dest.clone();
+                }
             }
         }
         let assignments = line
@@ -1869,6 +1877,47 @@ impl Expansion {
             });
         }
     }
+}
+
+/// True when a script contains `break`, `continue`, `return` or `exit` as a
+/// command name anywhere.
+fn contains_loop_exit(s: &Script) -> bool {
+    fn script(s: &Script) -> bool {
+        s.items.iter().any(|i| {
+            std::iter::once(&i.and_or.first)
+                .chain(i.and_or.rest.iter().map(|(_, p)| p))
+                .flat_map(|p| p.commands.iter())
+                .any(node)
+        })
+    }
+    fn node(c: &CommandNode) -> bool {
+        match c {
+            CommandNode::Simple(s) => matches!(
+                s.words.first().and_then(Word::as_plain_literal),
+                Some("break" | "continue" | "return" | "exit")
+            ),
+            CommandNode::Compound(c) => compound(c),
+            CommandNode::FunctionDef { .. } => false,
+        }
+    }
+    fn compound(c: &Compound) -> bool {
+        match &c.kind {
+            CompoundKind::BraceGroup(s) | CompoundKind::Subshell(s) => script(s),
+            CompoundKind::If {
+                branches,
+                else_body,
+            } => {
+                branches.iter().any(|(a, b)| script(a) || script(b))
+                    || else_body.as_ref().is_some_and(script)
+            }
+            CompoundKind::For { body, .. } => script(body),
+            CompoundKind::While { condition, body } | CompoundKind::Until { condition, body } => {
+                script(condition) || script(body)
+            }
+            CompoundKind::Case { arms, .. } => arms.iter().any(|a| script(&a.body)),
+        }
+    }
+    script(s)
 }
 
 /// A test command, whose failure is an expected outcome (`[ -f x ] && rm x`).

@@ -137,7 +137,8 @@ pub struct InstallOptions {
     /// `-y`, `--yes`, `--assume-yes`, `--noconfirm`
     #[serde(skip_serializing_if = "is_false")]
     pub assume_yes: bool,
-    /// apt `--no-install-recommends`
+    /// apt `--no-install-recommends`; dnf `install_weak_deps=0` (weak
+    /// dependencies are dnf's Recommends).
     #[serde(skip_serializing_if = "is_false")]
     pub no_install_recommends: bool,
     /// apt `--install-suggests`
@@ -162,6 +163,10 @@ pub struct InstallOptions {
     /// npm `-g`
     #[serde(skip_serializing_if = "is_false")]
     pub global: bool,
+    /// nix-env `-A`: the names are attribute paths (`nixpkgs.hello`); `nix
+    /// profile install` installables (`nixpkgs#hello`) are flake references.
+    #[serde(skip_serializing_if = "is_false")]
+    pub attribute_paths: bool,
     /// pip `--no-deps`
     #[serde(skip_serializing_if = "is_false")]
     pub no_deps: bool,

@@ -1524,17 +1524,18 @@ impl<'s> Parser<'s> {
         let start = self.off(i);
         let rest = &i[1..];
         if rest.starts_with("((")
-            && let Some(n) = arithmetic_end(&rest[2..]) {
-                let text = &rest[2..2 + n];
-                let after = &rest[2 + n + 2..];
-                return Ok((
-                    after,
-                    WordPart::Arithmetic {
-                        text: text.to_string(),
-                        span: self.span(start, after),
-                    },
-                ));
-            }
+            && let Some(n) = arithmetic_end(&rest[2..])
+        {
+            let text = &rest[2..2 + n];
+            let after = &rest[2 + n + 2..];
+            return Ok((
+                after,
+                WordPart::Arithmetic {
+                    text: text.to_string(),
+                    span: self.span(start, after),
+                },
+            ));
+        }
         if let Some(body) = rest.strip_prefix('(') {
             let _guard = self.enter(i)?;
             let (r, script) = self.compound_list(body)?;
@@ -1854,10 +1855,12 @@ impl<'s> Parser<'s> {
                     break;
                 }
                 '\\' => match it.peek().copied() {
-                    Some((k2, n @ ('$' | '`' | '\\'))) => {
+                    Some((_, n @ ('$' | '`' | '\\'))) => {
                         it.next();
                         inner.push(n);
-                        map.push(body_off + k2);
+                        // An escaped character maps to its backslash, so a span
+                        // that starts with it covers the escape.
+                        map.push(body_off + k);
                     }
                     Some((_, '\n')) => {
                         it.next();
@@ -2097,9 +2100,10 @@ fn attach_heredocs(script: &mut Script, bodies: &mut BTreeMap<usize, HereDoc>) {
     fn redirects(rs: &mut [Redirect], bodies: &mut BTreeMap<usize, HereDoc>) {
         for r in rs {
             if let RedirectTarget::HereDoc(h) = &mut r.target
-                && let Some(b) = bodies.remove(&r.span.start) {
-                    *h = b;
-                }
+                && let Some(b) = bodies.remove(&r.span.start)
+            {
+                *h = b;
+            }
         }
     }
     fn word(w: &mut Word, bodies: &mut BTreeMap<usize, HereDoc>) {
@@ -2115,14 +2119,19 @@ fn attach_heredocs(script: &mut Script, bodies: &mut BTreeMap<usize, HereDoc>) {
                 }
             }
             WordPart::CommandSubst { script, .. } => attach_heredocs(script, bodies),
-            WordPart::Param(pe) => if let Some(
+            WordPart::Param(pe) => {
+                if let Some(
                     ParamOp::Default { word: w, .. }
                     | ParamOp::Assign { word: w, .. }
                     | ParamOp::Error { word: w, .. }
                     | ParamOp::Alternative { word: w, .. }
                     | ParamOp::RemovePrefix { pattern: w, .. }
                     | ParamOp::RemoveSuffix { pattern: w, .. },
-                ) = &mut pe.op { word(w, bodies) },
+                ) = &mut pe.op
+                {
+                    word(w, bodies)
+                }
+            }
             _ => {}
         }
     }

@@ -441,9 +441,10 @@ impl Analyzer<'_> {
             }
             if v == "-o" || v == "+o" {
                 if let Some(opt) = args.next().and_then(Arg::known)
-                    && opt == "noglob" {
-                        self.set_noglob(v == "-o");
-                    }
+                    && opt == "noglob"
+                {
+                    self.set_noglob(v == "-o");
+                }
                 continue;
             }
             if let Some(flags) = v.strip_prefix('-') {
@@ -632,7 +633,7 @@ impl Analyzer<'_> {
                 ),
             };
         }
-        if let Some(file) = ops.first() {
+        if let Some(file) = ops.first().filter(|_| !inv.parsed.has("stdin")) {
             return opaque(span, format!("runs the script file `{}`", file.display()));
         }
         match inv.stdin {

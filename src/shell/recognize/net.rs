@@ -63,12 +63,13 @@ pub(crate) fn curl(inv: &Invocation<'_>) -> Recognized {
                 return Ok(noop(span, "fetches response headers only"));
             }
             if let Some(m) = p.last("request")
-                && m.known() != Some("GET") {
-                    return Err(format!(
-                        "`curl -X {}` sends a request other than GET",
-                        m.display()
-                    ));
-                }
+                && m.known() != Some("GET")
+            {
+                return Err(format!(
+                    "`curl -X {}` sends a request other than GET",
+                    m.display()
+                ));
+            }
             if p.has("continue-at") {
                 return Err("`curl -C` resumes into an existing file".into());
             }

@@ -500,16 +500,16 @@ fn dnf_inner(inv: &Invocation<'_>) -> Result<Recognized, String> {
             if packages.is_empty() {
                 return Ok(noop(span, "installs nothing: no package is named"));
             }
-            let nodocs = p.has("nodocs")
-                || setopt
-                    .iter()
-                    .any(|s| s.replace(' ', "") == "tsflags=nodocs");
-            let no_cache = setopt.iter().any(|s| {
-                matches!(
-                    s.as_str(),
-                    "keepcache=0" | "keepcache=False" | "keepcache=false"
-                )
-            });
+            let setting = |name: &str, values: &[&str]| {
+                setopt.iter().any(|s| {
+                    s.split_once('=')
+                        .is_some_and(|(n, v)| n.trim() == name && values.contains(&v.trim()))
+                })
+            };
+            let nodocs = p.has("nodocs") || setting("tsflags", &["nodocs"]);
+            let no_cache = setting("keepcache", &["0", "False", "false"]);
+            let no_weak =
+                p.has("no-weak-deps") || setting("install_weak_deps", &["0", "False", "false"]);
             let mut repositories = values(inv, "enablerepo", "repository")?;
             repositories.extend(
                 values(inv, "releasever", "release")?
@@ -522,6 +522,7 @@ fn dnf_inner(inv: &Invocation<'_>) -> Result<Recognized, String> {
                 InstallOptions {
                     assume_yes: p.has("yes"),
                     no_docs: nodocs,
+                    no_install_recommends: no_weak,
                     no_cache,
                     update_index: p.has("refresh"),
                     config: setopt,
@@ -858,15 +859,12 @@ fn nix_env_inner(inv: &Invocation<'_>) -> Result<Recognized, String> {
             if packages.is_empty() {
                 return Err("`nix-env -i` with no package".into());
             }
-            let mut repositories = values(inv, "file", "Nix expression")?;
-            if p.has("attr") {
-                repositories.push("attribute-paths".into());
-            }
             install(
                 Manager::Nix,
                 packages,
                 InstallOptions {
-                    repositories,
+                    repositories: values(inv, "file", "Nix expression")?,
+                    attribute_paths: p.has("attr"),
                     ..InstallOptions::default()
                 },
                 span,
@@ -908,7 +906,15 @@ pub(crate) fn nix(inv: &Invocation<'_>) -> Recognized {
                 if p.has("profile") {
                     return Err("`--profile` uses another profile".into());
                 }
-                install(Manager::Nix, packages, InstallOptions::default(), span)
+                install(
+                    Manager::Nix,
+                    packages,
+                    InstallOptions {
+                        attribute_paths: true,
+                        ..InstallOptions::default()
+                    },
+                    span,
+                )
             }
             Some("uninstall") => Recognized::effect(Effect::PackageRemove {
                 manager: Manager::Nix,
