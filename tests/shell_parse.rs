@@ -579,7 +579,8 @@ fn heredoc_body_spans() {
 #[test]
 fn errors_are_typed_with_spans() {
     use ParseErrorKind as K;
-    let cases: Vec<(&str, fn(&ParseErrorKind) -> bool, (usize, usize))> = vec![
+    type KindCheck = fn(&ParseErrorKind) -> bool;
+    let cases: Vec<(&str, KindCheck, (usize, usize))> = vec![
         ("echo 'abc", |k| *k == K::UnterminatedSingleQuote, (5, 9)),
         ("echo \"abc", |k| *k == K::UnterminatedDoubleQuote, (5, 9)),
         ("echo `abc", |k| *k == K::UnterminatedBacktick, (5, 9)),
