@@ -756,17 +756,30 @@ impl<'a> Analyzer<'a> {
         }
     }
 
-    /// The script's output when it is a single pipeline (for `$(...)`).
+    /// The script's output (for `$(...)`): known when it is a sequence of
+    /// pipelines (no `&&`, `||` or `&`, whose outcome decides what runs)
+    /// whose outputs are all known.
     fn script_output(&mut self, s: &Script, ctx: &Context) -> Option<Stream> {
-        match s.items.as_slice() {
-            [item] if !item.background && item.and_or.rest.is_empty() => {
-                Some(self.pipeline(&item.and_or.first, ctx))
-            }
-            _ => {
-                self.script(s, ctx);
-                None
+        let simple = s
+            .items
+            .iter()
+            .all(|i| !i.background && i.and_or.rest.is_empty());
+        if !simple {
+            self.script(s, ctx);
+            return None;
+        }
+        let mut out = Some(String::new());
+        for item in &s.items {
+            match self.pipeline(&item.and_or.first, ctx) {
+                Stream::Known(t) => {
+                    if let Some(o) = &mut out {
+                        o.push_str(&t);
+                    }
+                }
+                _ => out = None,
             }
         }
+        out.map(Stream::Known)
     }
 
     fn and_or(&mut self, ao: &AndOr, ctx: &Context) {

@@ -97,7 +97,11 @@ pub(crate) fn apt_spec(arg: &Arg) -> Result<PackageSpec, String> {
             && s.chars()
                 .all(|c| c.is_ascii_alphanumeric() || matches!(c, '+' | '-' | '.' | '_'))
     };
-    if !valid(name) || arch.is_some_and(|a| !valid(a)) || version.is_some_and(str::is_empty) {
+    if !valid(name)
+        || !name.starts_with(|c: char| c.is_ascii_alphanumeric())
+        || arch.is_some_and(|a| !valid(a))
+        || version.is_some_and(str::is_empty)
+    {
         return Err(format!("`{v}` is not a package name apt understands"));
     }
     if name.ends_with('-') || name.ends_with('+') {
