@@ -871,3 +871,74 @@ fn diagnostics_map_into_the_dockerfile() {
     assert_eq!(file.slice(d.span), "frobnicate --all");
     assert!(d.help.is_some());
 }
+
+#[test]
+fn virtual_groups_created_in_the_script_are_named() {
+    let a = analyze(
+        "apk add --no-cache --virtual .build-deps gcc && apk del .build-deps .other musl-dev",
+        &[],
+    );
+    assert!(
+        matches!(effects(&a)[1], Effect::PackageRemove { names, virtual_groups, auto_remove: true, .. }
+        if names.len() == 3 && virtual_groups == &[".build-deps".to_string()])
+    );
+}
+
+#[test]
+fn bash_only_syntax_is_noted() {
+    let a = analyze(
+        "make &> /log; [[ -f x ]] && cat <<< \"$v\"; echo $'\\n' ${x/a/b}",
+        &[],
+    );
+    let notes: Vec<&str> = a
+        .diagnostics
+        .iter()
+        .filter(|d| d.code == "shell::bash-only" && d.severity == Severity::Advice)
+        .map(|d| {
+            &"make &> /log; [[ -f x ]] && cat <<< \"$v\"; echo $'\\n' ${x/a/b}"
+                [d.span.start..d.span.end]
+        })
+        .collect();
+    assert_eq!(
+        notes,
+        vec!["&> /log", "[[ -f x ]]", "<<< \"$v\"", "$'\\n'", "${x/a/b}"]
+    );
+}
+
+#[test]
+fn empty_nested_loops_are_bounded() {
+    let w: Vec<String> = (0..60).map(|i| i.to_string()).collect();
+    let w = w.join(" ");
+    let text = format!(
+        "for a in {w}; do for b in {w}; do for c in {w}; do for d in {w}; do for e in {w}; do for f in {w}; do :; done; done; done; done; done; done"
+    );
+    let t = std::time::Instant::now();
+    let a = analyze(&text, &[]);
+    assert!(
+        t.elapsed() < std::time::Duration::from_secs(10),
+        "{:?}",
+        t.elapsed()
+    );
+    assert!(
+        a.diagnostics
+            .iter()
+            .any(|d| d.code == "shell::too-many-commands")
+    );
+    // Bodies that run no simple command (a function definition) still
+    // count as steps.
+    let text = format!(
+        "for a in {w}; do for b in {w}; do for c in {w}; do for d in {w}; do for e in {w}; do g() {{ :; }}; done; done; done; done; done"
+    );
+    let t = std::time::Instant::now();
+    let a = analyze(&text, &[]);
+    assert!(
+        t.elapsed() < std::time::Duration::from_secs(10),
+        "{:?}",
+        t.elapsed()
+    );
+    assert!(
+        a.diagnostics
+            .iter()
+            .any(|d| d.code == "shell::too-many-commands")
+    );
+}

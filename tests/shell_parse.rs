@@ -683,6 +683,24 @@ fn errors_are_typed_with_spans() {
         ("f ( x", |k| matches!(k, K::Expected { .. }), (4, 5)),
         ("[[ a", |k| *k == K::UnterminatedDoubleBracket, (0, 2)),
         ("echo $'abc", |k| *k == K::UnterminatedAnsiCQuote, (5, 10)),
+        (
+            "for x in a; do done",
+            |k| matches!(k, K::Unexpected { found } if found == "`done`"),
+            (15, 19),
+        ),
+        (
+            "if true; then fi",
+            |k| matches!(k, K::Unexpected { found } if found == "`fi`"),
+            (14, 16),
+        ),
+        ("{ }", |k| matches!(k, K::Unexpected { .. }), (2, 3)),
+        ("( )", |k| matches!(k, K::Unexpected { .. }), (2, 3)),
+        ("f() { }", |k| matches!(k, K::Unexpected { .. }), (6, 7)),
+        (
+            "if ; then :; fi",
+            |k| matches!(k, K::ExpectedCommand { .. }),
+            (3, 4),
+        ),
     ];
     let mut failures = Vec::new();
     for (input, kind, (start, end)) in &cases {

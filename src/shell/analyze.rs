@@ -37,6 +37,9 @@ use crate::source::{SourceDiagnostic, SourceFile, Span};
 pub const MAX_COMMANDS: usize = 10_000;
 /// `for` loops over at most this many known words are unrolled.
 pub const MAX_LOOP_UNROLL: usize = 64;
+/// At most this many steps (commands, loop iterations, function calls) are
+/// taken for one script, so nested loops with empty bodies stay bounded.
+pub const MAX_STEPS: usize = 100_000;
 /// Shell functions calling functions are followed this deep.
 pub const MAX_CALL_DEPTH: usize = 16;
 /// Reasons kept per unknown value.
@@ -620,6 +623,9 @@ pub(crate) struct Analyzer<'a> {
     pub(crate) diagnostics: Vec<ShellDiagnostic>,
     call_depth: usize,
     exhausted: bool,
+    steps: usize,
+    /// Virtual package groups created (`apk add --virtual NAME`) so far.
+    virtual_groups: std::collections::BTreeSet<String>,
 }
 
 struct Saved {
@@ -643,6 +649,8 @@ impl<'a> Analyzer<'a> {
             diagnostics: Vec::new(),
             call_depth: 0,
             exhausted: false,
+            steps: 0,
+            virtual_groups: std::collections::BTreeSet::new(),
         }
     }
 
@@ -708,8 +716,10 @@ impl<'a> Analyzer<'a> {
         }
     }
 
+    /// Counts one step; false once the budget is spent (and says so once).
     fn budget_ok(&mut self, span: Span) -> bool {
-        if self.commands.len() < MAX_COMMANDS {
+        self.steps += 1;
+        if self.commands.len() < MAX_COMMANDS && self.steps <= MAX_STEPS {
             return true;
         }
         if !self.exhausted {
@@ -718,7 +728,7 @@ impl<'a> Analyzer<'a> {
                 severity: Severity::Error,
                 code: "shell::too-many-commands".into(),
                 message: format!(
-                    "the script runs more than {MAX_COMMANDS} commands; the rest is not analysed"
+                    "the script runs more than {MAX_COMMANDS} commands or {MAX_STEPS} steps; the rest is not analysed"
                 ),
                 span,
                 help: None,
@@ -743,6 +753,9 @@ impl<'a> Analyzer<'a> {
 
     pub(crate) fn script(&mut self, s: &Script, ctx: &Context) {
         for item in &s.items {
+            if self.exhausted {
+                return;
+            }
             if item.background {
                 let saved = self.save();
                 let mut c = ctx.clone();
@@ -928,6 +941,9 @@ impl<'a> Analyzer<'a> {
                 // body, the later iterations may not run.
                 let exits = contains_loop_exit(body);
                 for (k, v) in vs.iter().enumerate() {
+                    if !self.budget_ok(body.span) {
+                        break;
+                    }
                     let value = v.value.clone().unwrap_or_default();
                     self.set_var(var, VarValue::Known(value));
                     let mut ci = cb.clone();
@@ -1002,6 +1018,9 @@ impl<'a> Analyzer<'a> {
     }
 
     fn simple(&mut self, sc: &SimpleCommand, ctx: &Context, stdin: Stream, piped: bool) -> Stream {
+        if sc.words.first().and_then(Word::as_plain_literal) == Some("[[") {
+            self.bash_only(sc.span, "`[[ ... ]]`", "`[[` is not a command");
+        }
         if !self.budget_ok(sc.span) {
             return Stream::Unknown {
                 from: "a command that was not analysed".into(),
@@ -1112,6 +1131,33 @@ impl<'a> Analyzer<'a> {
         ) && from == "the output of a command"
         {
             *from = format!("the output of `{name}`");
+        }
+        for e in &mut rec.effects {
+            match e {
+                Effect::PackageInstall {
+                    manager: Manager::Apk,
+                    options,
+                    ..
+                } => {
+                    if let Some(v) = &options.virtual_group {
+                        self.virtual_groups.insert(v.clone());
+                    }
+                }
+                Effect::PackageRemove {
+                    manager: Manager::Apk,
+                    names,
+                    virtual_groups,
+                    ..
+                } => {
+                    virtual_groups.extend(
+                        names
+                            .iter()
+                            .filter(|n| self.virtual_groups.contains(*n))
+                            .cloned(),
+                    );
+                }
+                _ => {}
+            }
         }
         let file_effects = self.redirect_effects(&line.redirects, line.span, Some(&mut rec));
         rec.effects.extend(file_effects);
@@ -1440,6 +1486,9 @@ impl<'a> Analyzer<'a> {
         if self.call_depth >= MAX_CALL_DEPTH {
             return Some(Err(()));
         }
+        if !self.budget_ok(body.span) {
+            return Some(Ok(()));
+        }
         self.call_depth += 1;
         let mut c = ctx.clone();
         c.function = Some(name.to_string());
@@ -1485,7 +1534,31 @@ impl<'a> Analyzer<'a> {
 
     // ----- expansion -----
 
+    /// Notes syntax that only bash reads as written (RUN uses /bin/sh, which
+    /// is dash on Debian and Ubuntu, unless SHELL says otherwise).
+    fn bash_only(&mut self, span: Span, what: &str, under_sh: &str) {
+        self.diagnostics.push(ShellDiagnostic {
+            severity: Severity::Advice,
+            code: "shell::bash-only".into(),
+            message: format!("{what} is bash syntax; under /bin/sh (dash) {under_sh}"),
+            span,
+            help: Some(
+                "read as bash; set SHELL [\"/bin/bash\", \"-c\"] if that is what the build uses"
+                    .into(),
+            ),
+        });
+    }
+
     fn expand_redirect(&mut self, r: &Redirect, ctx: &Context) -> ExpandedRedirect {
+        match r.op {
+            RedirectOp::WriteAll | RedirectOp::AppendAll => self.bash_only(
+                r.span,
+                "`&>`",
+                "the command runs in the background and the file is only truncated",
+            ),
+            RedirectOp::HereString => self.bash_only(r.span, "`<<<`", "it is a syntax error"),
+            _ => {}
+        }
         let fd = r.effective_fd();
         let text = self.text(r.span);
         let target = match (&r.op, &r.target) {
@@ -1692,10 +1765,18 @@ impl<'a> Analyzer<'a> {
                         }]),
                     }
                 }
-                WordPart::Unsupported { text, span } => out.unknown(vec![Unknown::Unsupported {
-                    text: text.clone(),
-                    span: *span,
-                }]),
+                WordPart::Unsupported { text, span } => {
+                    let form: String = text.chars().take(2).collect();
+                    self.bash_only(
+                        *span,
+                        &format!("`{form}...`"),
+                        "it is a `$` followed by a quoted string",
+                    );
+                    out.unknown(vec![Unknown::Unsupported {
+                        text: text.clone(),
+                        span: *span,
+                    }]);
+                }
             }
         }
     }
@@ -1774,10 +1855,17 @@ impl<'a> Analyzer<'a> {
                 let prefix = matches!(pe.op, Some(ParamOp::RemovePrefix { .. }));
                 VarValue::Known(remove_pattern(&s, &pat, prefix, *longest))
             }
-            Some(ParamOp::Unsupported { .. }) => VarValue::Unknown(vec![Unknown::Unsupported {
-                text: self.text(pe.span),
-                span: pe.span,
-            }]),
+            Some(ParamOp::Unsupported { .. }) => {
+                self.bash_only(
+                    pe.span,
+                    "this parameter expansion",
+                    "it is a bad substitution",
+                );
+                VarValue::Unknown(vec![Unknown::Unsupported {
+                    text: self.text(pe.span),
+                    span: pe.span,
+                }])
+            }
         }
     }
 

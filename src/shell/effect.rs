@@ -300,6 +300,12 @@ pub enum Effect {
         auto_remove: bool,
         #[serde(skip_serializing_if = "Vec::is_empty")]
         config: Vec<String>,
+        /// The names that are virtual groups created earlier in the same
+        /// script (`apk add --virtual NAME`); removing one removes the
+        /// packages installed under it. Groups created by an earlier RUN
+        /// are for the plan to match.
+        #[serde(skip_serializing_if = "Vec::is_empty")]
+        virtual_groups: Vec<String>,
         span: Span,
     },
     /// `apt-get autoremove`, `dnf autoremove`.

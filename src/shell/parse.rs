@@ -594,6 +594,22 @@ impl<'s> Parser<'s> {
         ))
     }
 
+    /// A list that must hold at least one command (the body or condition
+    /// of a compound command: sh rejects `{ }`, `then fi`, `do done`).
+    fn nonempty_list(&self, i: &'s str) -> PResult<'s, Script> {
+        let (r, script) = self.compound_list(i)?;
+        if script.items.is_empty() {
+            let at = self.blanks(r);
+            return self.fail_here(
+                at,
+                ParseErrorKind::Unexpected {
+                    found: describe(at),
+                },
+            );
+        }
+        Ok((r, script))
+    }
+
     fn and_or(&self, i: &'s str) -> PResult<'s, AndOr> {
         let start = self.off(i);
         let (mut i, first) = self.pipeline(i)?;
@@ -796,7 +812,7 @@ impl<'s> Parser<'s> {
         let _guard = self.enter(i)?;
         let start = self.off(i);
         let (i, kind) = if let Some(rest) = i.strip_prefix('(') {
-            let (rest, body) = self.compound_list(rest)?;
+            let (rest, body) = self.nonempty_list(rest)?;
             let (rest, ()) = self.linebreak(rest)?;
             match rest.strip_prefix(')') {
                 Some(r) => (r, CompoundKind::Subshell(body)),
@@ -813,19 +829,19 @@ impl<'s> Parser<'s> {
         } else {
             match self.peek_reserved(i) {
                 Some(("{", rest)) => {
-                    let (rest, body) = self.compound_list(rest)?;
+                    let (rest, body) = self.nonempty_list(rest)?;
                     let (rest, _) = self.expect_reserved(rest, "}")?;
                     (rest, CompoundKind::BraceGroup(body))
                 }
                 Some(("if", rest)) => self.if_clause(rest)?,
                 Some(("for", rest)) => self.for_clause(rest)?,
                 Some(("while", rest)) => {
-                    let (rest, condition) = self.compound_list(rest)?;
+                    let (rest, condition) = self.nonempty_list(rest)?;
                     let (rest, body) = self.do_group(rest)?;
                     (rest, CompoundKind::While { condition, body })
                 }
                 Some(("until", rest)) => {
-                    let (rest, condition) = self.compound_list(rest)?;
+                    let (rest, condition) = self.nonempty_list(rest)?;
                     let (rest, body) = self.do_group(rest)?;
                     (rest, CompoundKind::Until { condition, body })
                 }
@@ -863,23 +879,23 @@ impl<'s> Parser<'s> {
 
     fn if_clause(&self, i: &'s str) -> PResult<'s, CompoundKind> {
         let mut branches = Vec::new();
-        let (i, cond) = self.compound_list(i)?;
+        let (i, cond) = self.nonempty_list(i)?;
         let (i, _) = self.expect_reserved(i, "then")?;
-        let (mut i, body) = self.compound_list(i)?;
+        let (mut i, body) = self.nonempty_list(i)?;
         branches.push((cond, body));
         let mut else_body = None;
         loop {
             let j = self.blanks(i);
             match self.peek_reserved(j) {
                 Some(("elif", rest)) => {
-                    let (rest, cond) = self.compound_list(rest)?;
+                    let (rest, cond) = self.nonempty_list(rest)?;
                     let (rest, _) = self.expect_reserved(rest, "then")?;
-                    let (rest, body) = self.compound_list(rest)?;
+                    let (rest, body) = self.nonempty_list(rest)?;
                     branches.push((cond, body));
                     i = rest;
                 }
                 Some(("else", rest)) => {
-                    let (rest, body) = self.compound_list(rest)?;
+                    let (rest, body) = self.nonempty_list(rest)?;
                     else_body = Some(body);
                     i = rest;
                     break;
@@ -900,7 +916,7 @@ impl<'s> Parser<'s> {
     fn do_group(&self, i: &'s str) -> PResult<'s, Script> {
         let (i, ()) = self.linebreak(i)?;
         let (i, _) = self.expect_reserved(i, "do")?;
-        let (i, body) = self.compound_list(i)?;
+        let (i, body) = self.nonempty_list(i)?;
         let (i, _) = self.expect_reserved(i, "done")?;
         Ok((i, body))
     }

@@ -169,6 +169,7 @@ fn apt_inner(inv: &Invocation<'_>) -> Result<Recognized, String> {
             )
         }
         "remove" | "purge" => Recognized::effect(Effect::PackageRemove {
+            virtual_groups: Vec::new(),
             manager: Manager::Apt,
             names: names(&p.operands, "package name")?,
             purge: action == "purge" || p.has("purge"),
@@ -257,6 +258,7 @@ pub(crate) fn dpkg(inv: &Invocation<'_>) -> Recognized {
         }
         Some(action @ ("remove" | "purge")) => match names(&p.operands, "package name") {
             Ok(names) => Recognized::effect(Effect::PackageRemove {
+                virtual_groups: Vec::new(),
                 manager: Manager::Dpkg,
                 names,
                 purge: action == "purge",
@@ -415,6 +417,7 @@ fn apk_inner(inv: &Invocation<'_>) -> Result<Recognized, String> {
                 return Err("`apk del -r` also removes the packages that depend on these".into());
             }
             Recognized::effect(Effect::PackageRemove {
+                virtual_groups: Vec::new(),
                 manager: Manager::Apk,
                 names: names(&p.operands, "package name")?,
                 purge: p.has("purge"),
@@ -539,6 +542,7 @@ fn dnf_inner(inv: &Invocation<'_>) -> Result<Recognized, String> {
             )
         }
         Some("remove") => Recognized::effect(Effect::PackageRemove {
+            virtual_groups: Vec::new(),
             manager,
             names: names(&p.operands, "package name")?,
             purge: false,
@@ -791,6 +795,7 @@ fn pip_inner(inv: &Invocation<'_>) -> Result<Recognized, String> {
                 out.push(spec.name);
             }
             Recognized::effect(Effect::PackageRemove {
+                virtual_groups: Vec::new(),
                 manager: Manager::Pip,
                 names: out,
                 purge: false,
@@ -875,6 +880,7 @@ fn nix_env_inner(inv: &Invocation<'_>) -> Result<Recognized, String> {
             )
         }
         Some("uninstall") => Recognized::effect(Effect::PackageRemove {
+            virtual_groups: Vec::new(),
             manager: Manager::Nix,
             names: names(&p.operands, "package name")?,
             purge: false,
@@ -921,6 +927,7 @@ pub(crate) fn nix(inv: &Invocation<'_>) -> Recognized {
                 )
             }
             Some("uninstall") => Recognized::effect(Effect::PackageRemove {
+                virtual_groups: Vec::new(),
                 manager: Manager::Nix,
                 names: names(&p.operands, "package")?,
                 purge: false,
@@ -1080,6 +1087,7 @@ fn npm_inner(inv: &Invocation<'_>) -> Result<Recognized, String> {
             span,
         ),
         Some("uninstall") => Recognized::effect(Effect::PackageRemove {
+            virtual_groups: Vec::new(),
             manager: Manager::Npm,
             names: names(&p.operands, "package")?,
             purge: false,
@@ -1173,6 +1181,7 @@ fn gem_inner(inv: &Invocation<'_>) -> Result<Recognized, String> {
             )
         }
         Some("uninstall") => Recognized::effect(Effect::PackageRemove {
+            virtual_groups: Vec::new(),
             manager: Manager::Gem,
             names: names(&p.operands, "gem name")?,
             purge: false,
