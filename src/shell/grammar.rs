@@ -192,6 +192,12 @@ impl Grammar {
             .as_ref()
     }
 
+    /// The built-in grammar files (`(file name, TOML text)`), to combine
+    /// with user files in [`Grammar::from_files`].
+    pub fn builtin_files() -> &'static [(&'static str, &'static str)] {
+        BUILTIN
+    }
+
     /// A grammar from TOML files (`(file name, text)`); later files may not
     /// redefine a command.
     pub fn from_files<'a>(
