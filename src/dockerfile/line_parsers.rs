@@ -37,6 +37,7 @@ impl Args<'_> {
         ArgNode {
             value: value.to_string(),
             span: self.map.span(self.base + start, self.base + end),
+            text_range: self.base + start..self.base + end,
             children: Vec::new(),
         }
     }
@@ -153,13 +154,30 @@ pub(crate) fn extract_builder_flags(
     (line.len(), words)
 }
 
-/// The flags of an instruction as nodes with spans.
-pub(crate) fn flag_nodes(flags: Vec<(String, usize, usize)>, a: &Args<'_>) -> Vec<NodeFlag> {
+/// The flags of an instruction as nodes with spans; `line` is the text the
+/// flag ranges index into.
+pub(crate) fn flag_nodes(
+    line: &str,
+    flags: Vec<(String, usize, usize)>,
+    a: &Args<'_>,
+) -> Vec<NodeFlag> {
     flags
         .into_iter()
-        .map(|(text, s, e)| NodeFlag {
-            text,
-            span: a.map.span(a.base + s, a.base + e),
+        .map(|(text, s, e)| {
+            let (s, e) = (a.base + s, a.base + e);
+            let span = a.map.span(s, e);
+            let literal = line.get(s - a.base..e - a.base) == Some(text.as_str());
+            let value_span = match text.find('=') {
+                Some(eq) if literal => a.map.span(s + eq + 1, e),
+                _ => span,
+            };
+            NodeFlag {
+                text,
+                span,
+                value_span,
+                text_range: s..e,
+                literal,
+            }
         })
         .collect()
 }

@@ -361,7 +361,7 @@ pub(crate) fn new_node_from_line(
             };
             (
                 &trimmed[..i],
-                flag_nodes(flags, &flag_args),
+                flag_nodes(rest, flags, &flag_args),
                 args,
                 t_start + after + rest_off + lead,
             )
@@ -393,6 +393,7 @@ pub(crate) fn new_node_from_line(
                     vec![ArgNode {
                         value: String::new(),
                         span: at,
+                        text_range: args_start..args_start + args.len(),
                         children: vec![child],
                     }],
                     false,
@@ -405,6 +406,7 @@ pub(crate) fn new_node_from_line(
             vec![ArgNode {
                 value: String::new(),
                 span: map.span(args_start, args_start),
+                text_range: args_start..args_start,
                 children: Vec::new(),
             }],
             false,

@@ -70,6 +70,14 @@ pub struct NodeFlag {
     pub text: String,
     /// The flag as written.
     pub span: Span,
+    /// The value after `=` as written (the whole flag when quotes or
+    /// escapes make the written text differ from `text`).
+    pub value_span: Span,
+    /// Where the flag as written sits in the node's `original` text.
+    pub text_range: std::ops::Range<usize>,
+    /// The flag was written without quotes or escapes, so `text` equals
+    /// `original[text_range]`.
+    pub literal: bool,
 }
 
 /// One argument of an instruction.
@@ -77,6 +85,9 @@ pub struct NodeFlag {
 pub struct ArgNode {
     pub value: String,
     pub span: Span,
+    /// Where the value came from in the node's `original` text (for a JSON
+    /// element, the string literal with its quotes).
+    pub text_range: std::ops::Range<usize>,
     /// The trigger instruction of ONBUILD; empty otherwise.
     pub children: Vec<Node>,
 }
