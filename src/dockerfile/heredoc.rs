@@ -112,6 +112,7 @@ pub fn split_words(
         pos: 0,
         raw_quotes,
         raw_escapes,
+        depth: 0,
     };
     lx.process_stop_on(None, raw_escapes)
         .map(|(_, words)| words)
@@ -119,11 +120,17 @@ pub fn split_words(
 
 const ESCAPE: char = '\\';
 
+/// How deeply `${...}` may nest before lexing gives up (BuildKit has no
+/// limit; this keeps recursion bounded on hostile input, and a line that
+/// hits it is treated like any line that does not lex: no heredocs).
+const MAX_NESTING: usize = 256;
+
 struct Lexer<'a> {
     s: &'a str,
     pos: usize,
     raw_quotes: bool,
     raw_escapes: bool,
+    depth: usize,
 }
 
 #[derive(Default)]
@@ -181,10 +188,15 @@ impl Lexer<'_> {
         stop: Option<char>,
         raw_escapes: bool,
     ) -> Result<(String, Vec<String>), String> {
+        if self.depth >= MAX_NESTING {
+            return Err("substitutions nested too deeply".into());
+        }
+        self.depth += 1;
         let saved = self.raw_escapes;
         self.raw_escapes = raw_escapes;
         let r = self.stop_on(stop);
         self.raw_escapes = saved;
+        self.depth -= 1;
         r
     }
 

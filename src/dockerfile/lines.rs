@@ -38,6 +38,11 @@ pub const MAX_SOURCE_BYTES: usize = 16 << 20;
 /// newline included).
 pub const MAX_LINE_BYTES: usize = 65_535;
 
+/// How deeply `ONBUILD ONBUILD ...` may nest in the parse tree. BuildKit's
+/// line parser has no limit (its typed layer rejects any nesting); the
+/// limit keeps recursion on hostile input bounded.
+pub const MAX_ONBUILD_NESTING: usize = 64;
+
 /// One physical line of the source.
 #[derive(Clone, Copy)]
 struct RawLine {
@@ -61,7 +66,7 @@ impl Lines<'_> {
             return Ok(None);
         }
         let start = self.pos;
-        let (line_end, end) = match text.as_bytes()[start..].iter().position(|&b| b == b'\n') {
+        let (line_end, end) = match text[start..].find('\n') {
             Some(i) => (start + i, start + i + 1),
             None => (text.len(), text.len()),
         };
@@ -234,7 +239,7 @@ pub fn parse_nodes(src: &SourceFile) -> Result<ParsedNodes, SourceDiagnostic> {
             });
         }
         let instr_span = |end: usize| Span::new(token_start, end.max(token_start));
-        let mut node = new_node_from_line(&joined, &map, escape, std::mem::take(&mut comments))
+        let mut node = new_node_from_line(&joined, &map, escape, std::mem::take(&mut comments), 0)
             .map_err(|m| {
                 SourceDiagnostic::error(src, instr_span(last_end), "dockerfile::syntax", m)
                     .with_label("in this instruction")
@@ -341,6 +346,7 @@ pub(crate) fn new_node_from_line(
     map: &LineMap,
     escape: char,
     comments: Vec<String>,
+    depth: usize,
 ) -> Result<Node, String> {
     let trimmed = trim_space(line);
     let t_start = line.len() - line.trim_start_matches(is_space).len();
@@ -386,8 +392,13 @@ pub(crate) fn new_node_from_line(
             if args.is_empty() {
                 (Vec::new(), false)
             } else {
+                if depth >= MAX_ONBUILD_NESTING {
+                    return Err(format!(
+                        "ONBUILD nested more than {MAX_ONBUILD_NESTING} levels deep"
+                    ));
+                }
                 let sub_map = map.slice(args_start, args_start + args.len());
-                let child = new_node_from_line(args, &sub_map, escape, Vec::new())?;
+                let child = new_node_from_line(args, &sub_map, escape, Vec::new(), depth + 1)?;
                 let at = map.span(args_start, args_start);
                 (
                     vec![ArgNode {
