@@ -1,6 +1,52 @@
 //! The Dockerfile front end, in the three layers BuildKit has: lines
 //! (directives, continuations, comments, heredocs), typed instructions with
 //! their flags, and shell-word expansion with ARG/ENV scoping across stages.
+//!
+//! - [`parse_nodes`] gives layer 1, BuildKit's parse tree ([`ParsedNodes`]),
+//!   and [`dump`] prints it in BuildKit's test-vector format;
+//! - [`parse`] gives layer 2, the typed [`Dockerfile`] grouped into stages;
+//! - [`lex`] and [`scope`] hold layer 3 (expansion), applied afterwards.
+//!
+//! Every value carries its byte [`Span`](crate::source::Span) in the
+//! original text, and every instruction a [`LineMap`] from its joined text
+//! back to the source.
+
+// Errors are `SourceDiagnostic`s, the crate-wide diagnostic type; they are
+// large but only built once, on the failure path.
+#![allow(clippy::result_large_err)]
 
 pub mod lex;
 pub mod scope;
+
+pub mod directives;
+pub mod dump;
+pub mod duration;
+pub mod flags;
+pub mod go_text;
+pub mod heredoc;
+pub mod instructions;
+pub mod json;
+pub mod line_map;
+pub mod line_parsers;
+pub mod lines;
+pub mod nodes;
+pub mod run_flags;
+pub mod stages;
+
+pub use directives::{Directive, DirectiveMatch, detect_syntax, parse_directive};
+pub use dump::dump;
+pub use instructions::{
+    AddInstruction, ArgDecl, ArgInstruction, CmdInstruction, CommandLine, CopyInstruction,
+    DurationFlag, EntrypointInstruction, EnvInstruction, ExposeInstruction, FromInstruction,
+    HealthTest, HealthcheckInstruction, InlineSource, Instruction, InstructionError,
+    InstructionSource, KeyValue, LabelInstruction, MaintainerInstruction, OnbuildInstruction,
+    RunInstruction, ShellInstruction, ShellText, StopSignalInstruction, UserInstruction,
+    VolumeInstruction, Word, WorkdirInstruction, parse_instruction,
+};
+pub use line_map::LineMap;
+pub use lines::{MAX_LINE_BYTES, MAX_SOURCE_BYTES, parse_nodes};
+pub use nodes::{ArgNode, Heredoc, Node, NodeFlag, ParsedNodes, Warning};
+pub use run_flags::{
+    CacheSharing, Mount, MountField, MountType, NetworkMode, RunDevice, RunMount, SecurityMode,
+};
+pub use stages::{Dockerfile, Stage, from_nodes, parse};

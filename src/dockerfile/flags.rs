@@ -1,0 +1,243 @@
+//! Instruction flags, checked the way BuildKit's `BFlags` checks them.
+//!
+//! Each instruction declares the flags it accepts; then every `--name` or
+//! `--name=value` of the instruction is matched against them. An unknown
+//! flag is an error naming it (with a suggestion when one is close), a
+//! string flag needs `=value` (an empty value is allowed), a bool flag is
+//! bare or `=true`/`=false` (any case), only multi-value flags (`--mount`,
+//! `--exclude`) may repeat, and a lone `--` ends the flags.
+
+use std::collections::BTreeMap;
+
+use serde::Serialize;
+
+use super::nodes::NodeFlag;
+use crate::source::Span;
+
+/// The kind of value a flag takes.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum FlagKind {
+    Bool,
+    String,
+    /// A string flag that may be given several times.
+    Strings,
+}
+
+/// One occurrence of a flag on an instruction.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct FlagUse {
+    /// The value after `=`, or `None` for a bare flag.
+    pub value: Option<String>,
+    /// The value in the source (the whole flag when quoting or escapes
+    /// make the two differ).
+    pub value_span: Span,
+    /// Offset of the value in the instruction's joined text, when the flag
+    /// was written without quotes or escapes (so that offsets inside the
+    /// value map back to the source).
+    pub value_offset: Option<usize>,
+    /// The whole flag in the source.
+    pub span: Span,
+}
+
+/// A flag error, with the flag it is about.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct FlagError {
+    pub message: String,
+    pub span: Span,
+    pub help: Option<String>,
+}
+
+/// The flags of one instruction after checking.
+#[derive(Clone, Debug, Default)]
+pub struct Flags<'d> {
+    uses: BTreeMap<&'d str, Vec<FlagUse>>,
+}
+
+impl Flags<'_> {
+    /// The last occurrence of a string flag.
+    pub fn string(&self, name: &str) -> Option<&FlagUse> {
+        self.uses.get(name).and_then(|v| v.last())
+    }
+
+    /// All occurrences of a multi-value flag, in order.
+    pub fn strings(&self, name: &str) -> &[FlagUse] {
+        self.uses.get(name).map_or(&[], Vec::as_slice)
+    }
+
+    /// The value of a bool flag (`default` when absent).
+    pub fn bool(&self, name: &str, default: bool) -> bool {
+        match self.string(name) {
+            None => default,
+            Some(u) => u
+                .value
+                .as_deref()
+                .is_none_or(|v| v.eq_ignore_ascii_case("true")),
+        }
+    }
+
+    /// Whether a flag was given.
+    pub fn is_used(&self, name: &str) -> bool {
+        self.uses.contains_key(name)
+    }
+
+    /// The names of the flags given, sorted.
+    pub fn used(&self) -> Vec<String> {
+        self.uses.keys().map(|k| k.to_string()).collect()
+    }
+}
+
+/// Check `flags` against the declared `(name, kind)` pairs.
+pub fn check_flags<'d>(
+    flags: &[NodeFlag],
+    declared: &[(&'d str, FlagKind)],
+) -> Result<Flags<'d>, FlagError> {
+    let mut out = Flags::default();
+    for f in flags {
+        let text = f.text.as_str();
+        let err = |message: String| FlagError {
+            message,
+            span: f.span,
+            help: None,
+        };
+        let Some(body) = text.strip_prefix("--") else {
+            return Err(err(format!("arg should start with -- : {text}")));
+        };
+        if body.is_empty() {
+            break;
+        }
+        let (name, value) = match body.split_once('=') {
+            Some((n, v)) => (n, Some(v)),
+            None => (body, None),
+        };
+        let Some(&(decl, kind)) = declared.iter().find(|(n, _)| *n == name) else {
+            let names: Vec<&str> = declared.iter().map(|(n, _)| *n).collect();
+            return Err(FlagError {
+                help: suggest(name, &names).map(|s| format!("did you mean --{s}?")),
+                ..err(format!("unknown flag: --{name}"))
+            });
+        };
+        if kind != FlagKind::Strings && out.uses.contains_key(decl) {
+            return Err(err(format!("duplicate flag specified: --{name}")));
+        }
+        match kind {
+            FlagKind::Bool => {
+                if let Some(v) = value {
+                    if v.is_empty() {
+                        return Err(err(format!("missing a value on flag: --{name}")));
+                    }
+                    if !v.eq_ignore_ascii_case("true") && !v.eq_ignore_ascii_case("false") {
+                        return Err(err(format!(
+                            "expecting boolean value for flag --{name}, not: {v}"
+                        )));
+                    }
+                }
+            }
+            FlagKind::String | FlagKind::Strings => {
+                if value.is_none() {
+                    return Err(err(format!("missing a value on flag: --{name}")));
+                }
+            }
+        }
+        let value_offset = match value {
+            Some(v) if f.literal => Some(f.text_range.end.saturating_sub(v.len())),
+            _ => None,
+        };
+        out.uses.entry(decl).or_default().push(FlagUse {
+            value: value.map(str::to_string),
+            value_span: f.value_span,
+            value_offset,
+            span: f.span,
+        });
+    }
+    Ok(out)
+}
+
+/// The closest name within two edits, for "did you mean" hints.
+pub fn suggest<'a>(name: &str, candidates: &[&'a str]) -> Option<&'a str> {
+    let lower = name.to_ascii_lowercase();
+    candidates
+        .iter()
+        .map(|c| (edit_distance(&lower, &c.to_ascii_lowercase()), *c))
+        .filter(|(d, _)| *d <= 2)
+        .min_by_key(|(d, _)| *d)
+        .map(|(_, c)| c)
+}
+
+fn edit_distance(a: &str, b: &str) -> usize {
+    let b: Vec<char> = b.chars().collect();
+    let mut prev: Vec<usize> = (0..=b.len()).collect();
+    for (i, ca) in a.chars().enumerate() {
+        let mut cur = vec![i + 1; b.len() + 1];
+        for (j, cb) in b.iter().enumerate() {
+            cur[j + 1] = (prev[j] + usize::from(ca != *cb))
+                .min(prev[j + 1] + 1)
+                .min(cur[j] + 1);
+        }
+        prev = cur;
+    }
+    prev[b.len()]
+}
+
+/// A flag declaration for [`parse_bflags`], BuildKit's `AddBool`,
+/// `AddString` and `AddStrings`.
+#[derive(Clone, Debug)]
+pub struct FlagDecl {
+    pub name: String,
+    pub kind: FlagKind,
+    /// Default of a bool flag.
+    pub default_bool: bool,
+    /// Default of a string flag.
+    pub default_string: String,
+}
+
+/// The value of a flag after [`parse_bflags`].
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum FlagValue {
+    Bool(bool),
+    String(String),
+    Strings(Vec<String>),
+}
+
+/// BuildKit's `BFlags` on bare strings: declare `decls`, parse `args`, and
+/// return each flag's value (its default when unused) and whether it was
+/// used.
+pub fn parse_bflags(
+    decls: &[FlagDecl],
+    args: &[String],
+) -> Result<BTreeMap<String, (FlagValue, bool)>, String> {
+    let declared: Vec<(&str, FlagKind)> = decls.iter().map(|d| (d.name.as_str(), d.kind)).collect();
+    let flags: Vec<NodeFlag> = args
+        .iter()
+        .map(|a| NodeFlag {
+            text: a.clone(),
+            span: Span::default(),
+            value_span: Span::default(),
+            text_range: 0..0,
+            literal: false,
+        })
+        .collect();
+    let flags = check_flags(&flags, &declared).map_err(|e| e.message)?;
+    let mut out = BTreeMap::new();
+    for d in decls {
+        let n = d.name.as_str();
+        let value = match d.kind {
+            FlagKind::Bool => FlagValue::Bool(flags.bool(n, d.default_bool)),
+            FlagKind::String => FlagValue::String(
+                flags
+                    .string(n)
+                    .and_then(|u| u.value.clone())
+                    .unwrap_or_else(|| d.default_string.clone()),
+            ),
+            FlagKind::Strings => FlagValue::Strings(
+                flags
+                    .strings(n)
+                    .iter()
+                    .filter_map(|u| u.value.clone())
+                    .collect(),
+            ),
+        };
+        out.insert(d.name.clone(), (value, flags.is_used(n)));
+    }
+    Ok(out)
+}

@@ -1,0 +1,1177 @@
+//! Layer 2: typed instructions, converted from parse-tree nodes the way
+//! BuildKit's `instructions.ParseInstruction` converts them.
+//!
+//! Every instruction and every flag BuildKit accepts is typed here; values
+//! stay unexpanded [`Word`]s (text plus source span) because `${}`
+//! expansion is a later pass. Checks and their messages follow BuildKit,
+//! including what it leaves unchecked: STOPSIGNAL and ARG ignore flags, and
+//! `HEALTHCHECK NONE` ignores its flags (each reported here as a warning
+//! instead of silently).
+//!
+//! Choices where BuildKit gives no answer at parse time:
+//! - an ONBUILD trigger is converted too; if that fails, the ONBUILD is kept
+//!   with its text only and a warning (BuildKit only fails when an image
+//!   built from this one runs the trigger);
+//! - EXPOSE ports are sorted by their text, as BuildKit sorts them, before
+//!   expansion.
+
+use serde::Serialize;
+
+use super::duration::{format_go_duration, parse_go_duration};
+use super::flags::{FlagError, FlagKind, Flags, check_flags, suggest};
+use super::go_text::{quote, to_lower, to_upper};
+use super::heredoc::{chomp, parse_heredoc_word};
+use super::line_map::LineMap;
+use super::nodes::{Heredoc, Node, Warning};
+use super::run_flags::{NetworkMode, RunDevice, RunMount, SecurityMode};
+use crate::source::Span;
+
+/// A value as written in the Dockerfile (quotes, escapes and `${}` not yet
+/// processed), with its place in the source.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct Word {
+    pub text: String,
+    pub span: Span,
+}
+
+/// Where an instruction is in the source.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct InstructionSource {
+    /// The keyword as written.
+    pub keyword: Word,
+    /// The whole instruction, heredoc bodies included.
+    pub span: Span,
+    /// 1-based first and last line.
+    pub start_line: usize,
+    pub end_line: usize,
+    /// Maps offsets in the instruction's joined text to the source.
+    pub line_map: LineMap,
+}
+
+/// A command in shell form: the text handed to the shell, with its map
+/// back to the source (offsets count from the start of `text`).
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct ShellText {
+    pub text: String,
+    pub span: Span,
+    pub map: LineMap,
+}
+
+/// RUN, CMD, ENTRYPOINT and HEALTHCHECK CMD commands keep which form they
+/// were written in.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+#[serde(tag = "form", rename_all = "lowercase")]
+pub enum CommandLine {
+    /// JSON array: run directly, no shell.
+    Exec { args: Vec<Word> },
+    /// Anything else: run with the instruction-time `SHELL`.
+    Shell { command: ShellText },
+}
+
+impl CommandLine {
+    /// BuildKit's `CmdLine`: the exec arguments, or the shell text as one
+    /// element (none when empty).
+    pub fn cmd_line(&self) -> Vec<String> {
+        match self {
+            CommandLine::Exec { args } => args.iter().map(|w| w.text.clone()).collect(),
+            CommandLine::Shell { command } if command.text.is_empty() => Vec::new(),
+            CommandLine::Shell { command } => vec![command.text.clone()],
+        }
+    }
+
+    /// BuildKit's `PrependShell`.
+    pub fn prepend_shell(&self) -> bool {
+        matches!(self, CommandLine::Shell { .. })
+    }
+}
+
+/// `KEY=value` of ENV or LABEL.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct KeyValue {
+    pub key: Word,
+    pub value: Word,
+    /// Written in the legacy `KEY value` form.
+    pub legacy: bool,
+}
+
+/// One name of an ARG, with its default.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct ArgDecl {
+    pub name: Word,
+    pub default: Option<Word>,
+}
+
+/// A COPY/ADD source given inline as a heredoc.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct InlineSource {
+    /// The `<<EOF` argument.
+    pub word: Word,
+    /// The file name (the heredoc terminator).
+    pub path: String,
+    /// The content, leading tabs stripped for `<<-`.
+    pub data: String,
+    /// False when the terminator was quoted.
+    pub expand: bool,
+    /// The body in the source, when it was read.
+    pub body_span: Option<Span>,
+}
+
+/// A duration flag of HEALTHCHECK.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct DurationFlag {
+    pub word: Word,
+    pub nanos: i64,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct FromInstruction {
+    pub source: InstructionSource,
+    /// The base image reference (or earlier stage name).
+    pub image: Word,
+    /// `AS name`, lower-cased as BuildKit does.
+    pub stage_name: Option<Word>,
+    pub platform: Option<Word>,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct RunInstruction {
+    pub source: InstructionSource,
+    pub command: CommandLine,
+    /// Heredoc bodies: scripts or stdin for the command.
+    pub files: Vec<Heredoc>,
+    pub mounts: Vec<RunMount>,
+    pub network: Option<Word>,
+    pub network_mode: NetworkMode,
+    pub security: Option<Word>,
+    pub security_mode: SecurityMode,
+    pub devices: Vec<RunDevice>,
+    /// The flag names given, sorted.
+    pub flags_used: Vec<String>,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct CmdInstruction {
+    pub source: InstructionSource,
+    pub command: CommandLine,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct EntrypointInstruction {
+    pub source: InstructionSource,
+    pub command: CommandLine,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct ShellInstruction {
+    pub source: InstructionSource,
+    pub shell: Vec<Word>,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct EnvInstruction {
+    pub source: InstructionSource,
+    pub pairs: Vec<KeyValue>,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct LabelInstruction {
+    pub source: InstructionSource,
+    pub pairs: Vec<KeyValue>,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct ArgInstruction {
+    pub source: InstructionSource,
+    pub args: Vec<ArgDecl>,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct CopyInstruction {
+    pub source: InstructionSource,
+    /// Source paths (context, stage or image paths).
+    pub sources: Vec<Word>,
+    /// Sources given as heredocs.
+    pub inline_sources: Vec<InlineSource>,
+    pub dest: Word,
+    /// Written as a JSON array.
+    pub json: bool,
+    pub from: Option<Word>,
+    pub chown: Option<Word>,
+    pub chmod: Option<Word>,
+    pub link: bool,
+    pub parents: bool,
+    pub exclude: Vec<Word>,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct AddInstruction {
+    pub source: InstructionSource,
+    pub sources: Vec<Word>,
+    pub inline_sources: Vec<InlineSource>,
+    pub dest: Word,
+    pub json: bool,
+    pub chown: Option<Word>,
+    pub chmod: Option<Word>,
+    pub link: bool,
+    pub keep_git_dir: bool,
+    pub checksum: Option<Word>,
+    /// `--unpack`, when given.
+    pub unpack: Option<bool>,
+    pub exclude: Vec<Word>,
+}
+
+/// What a HEALTHCHECK runs.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+#[serde(tag = "type", rename_all = "lowercase")]
+pub enum HealthTest {
+    /// `HEALTHCHECK NONE`: disable the inherited check.
+    None,
+    Cmd {
+        command: CommandLine,
+    },
+}
+
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct HealthcheckInstruction {
+    pub source: InstructionSource,
+    pub test: HealthTest,
+    pub interval: Option<DurationFlag>,
+    pub timeout: Option<DurationFlag>,
+    pub start_period: Option<DurationFlag>,
+    pub start_interval: Option<DurationFlag>,
+    pub retries: Option<i32>,
+}
+
+impl HealthcheckInstruction {
+    /// BuildKit's `Test` slice: `["NONE"]`, `["CMD", args...]` or
+    /// `["CMD-SHELL", command]`.
+    pub fn test(&self) -> Vec<String> {
+        match &self.test {
+            HealthTest::None => vec!["NONE".into()],
+            HealthTest::Cmd { command } => {
+                let kind = if command.prepend_shell() {
+                    "CMD-SHELL"
+                } else {
+                    "CMD"
+                };
+                std::iter::once(kind.to_string())
+                    .chain(command.cmd_line())
+                    .collect()
+            }
+        }
+    }
+}
+
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct OnbuildInstruction {
+    pub source: InstructionSource,
+    /// The trigger text as BuildKit stores it (heredoc bodies appended).
+    pub expression: String,
+    /// The trigger, converted; `None` when it does not convert.
+    pub trigger: Option<Box<Instruction>>,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct StopSignalInstruction {
+    pub source: InstructionSource,
+    pub signal: Word,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct MaintainerInstruction {
+    pub source: InstructionSource,
+    pub maintainer: Word,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct ExposeInstruction {
+    pub source: InstructionSource,
+    pub ports: Vec<Word>,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct VolumeInstruction {
+    pub source: InstructionSource,
+    pub volumes: Vec<Word>,
+    pub json: bool,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct UserInstruction {
+    pub source: InstructionSource,
+    pub user: Word,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct WorkdirInstruction {
+    pub source: InstructionSource,
+    pub path: Word,
+}
+
+/// Every Dockerfile instruction.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+#[serde(tag = "instruction", rename_all = "lowercase")]
+pub enum Instruction {
+    From(FromInstruction),
+    Run(RunInstruction),
+    Cmd(CmdInstruction),
+    Entrypoint(EntrypointInstruction),
+    Shell(ShellInstruction),
+    Env(EnvInstruction),
+    Label(LabelInstruction),
+    Arg(ArgInstruction),
+    Copy(CopyInstruction),
+    Add(AddInstruction),
+    Healthcheck(HealthcheckInstruction),
+    Onbuild(OnbuildInstruction),
+    StopSignal(StopSignalInstruction),
+    Maintainer(MaintainerInstruction),
+    Expose(ExposeInstruction),
+    Volume(VolumeInstruction),
+    User(UserInstruction),
+    Workdir(WorkdirInstruction),
+}
+
+impl Instruction {
+    /// Where the instruction is.
+    pub fn source(&self) -> &InstructionSource {
+        match self {
+            Instruction::From(i) => &i.source,
+            Instruction::Run(i) => &i.source,
+            Instruction::Cmd(i) => &i.source,
+            Instruction::Entrypoint(i) => &i.source,
+            Instruction::Shell(i) => &i.source,
+            Instruction::Env(i) => &i.source,
+            Instruction::Label(i) => &i.source,
+            Instruction::Arg(i) => &i.source,
+            Instruction::Copy(i) => &i.source,
+            Instruction::Add(i) => &i.source,
+            Instruction::Healthcheck(i) => &i.source,
+            Instruction::Onbuild(i) => &i.source,
+            Instruction::StopSignal(i) => &i.source,
+            Instruction::Maintainer(i) => &i.source,
+            Instruction::Expose(i) => &i.source,
+            Instruction::Volume(i) => &i.source,
+            Instruction::User(i) => &i.source,
+            Instruction::Workdir(i) => &i.source,
+        }
+    }
+
+    pub fn span(&self) -> Span {
+        self.source().span
+    }
+
+    /// The instruction name in upper case (`RUN`).
+    pub fn name(&self) -> &'static str {
+        match self {
+            Instruction::From(_) => "FROM",
+            Instruction::Run(_) => "RUN",
+            Instruction::Cmd(_) => "CMD",
+            Instruction::Entrypoint(_) => "ENTRYPOINT",
+            Instruction::Shell(_) => "SHELL",
+            Instruction::Env(_) => "ENV",
+            Instruction::Label(_) => "LABEL",
+            Instruction::Arg(_) => "ARG",
+            Instruction::Copy(_) => "COPY",
+            Instruction::Add(_) => "ADD",
+            Instruction::Healthcheck(_) => "HEALTHCHECK",
+            Instruction::Onbuild(_) => "ONBUILD",
+            Instruction::StopSignal(_) => "STOPSIGNAL",
+            Instruction::Maintainer(_) => "MAINTAINER",
+            Instruction::Expose(_) => "EXPOSE",
+            Instruction::Volume(_) => "VOLUME",
+            Instruction::User(_) => "USER",
+            Instruction::Workdir(_) => "WORKDIR",
+        }
+    }
+}
+
+/// All instruction names, for suggestions.
+pub const INSTRUCTION_NAMES: [&str; 18] = [
+    "ADD",
+    "ARG",
+    "CMD",
+    "COPY",
+    "ENTRYPOINT",
+    "ENV",
+    "EXPOSE",
+    "FROM",
+    "HEALTHCHECK",
+    "LABEL",
+    "MAINTAINER",
+    "ONBUILD",
+    "RUN",
+    "SHELL",
+    "STOPSIGNAL",
+    "USER",
+    "VOLUME",
+    "WORKDIR",
+];
+
+/// Why a node does not convert to an instruction.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct InstructionError {
+    /// BuildKit's message.
+    pub message: String,
+    /// What it is about (a flag, an argument, or the instruction).
+    pub span: Span,
+    pub help: Option<String>,
+}
+
+impl std::fmt::Display for InstructionError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.message)
+    }
+}
+
+impl std::error::Error for InstructionError {}
+
+impl From<FlagError> for InstructionError {
+    fn from(e: FlagError) -> Self {
+        InstructionError {
+            message: e.message,
+            span: e.span,
+            help: e.help,
+        }
+    }
+}
+
+/// Convert one node (BuildKit's `ParseInstruction`).
+pub fn parse_instruction(node: &Node) -> Result<Instruction, InstructionError> {
+    let mut warnings = Vec::new();
+    convert(node, &mut warnings)
+}
+
+/// Convert one node, collecting warnings.
+pub(crate) fn convert(
+    node: &Node,
+    warnings: &mut Vec<Warning>,
+) -> Result<Instruction, InstructionError> {
+    Converter { node, warnings }.run()
+}
+
+struct Converter<'a> {
+    node: &'a Node,
+    warnings: &'a mut Vec<Warning>,
+}
+
+const S: FlagKind = FlagKind::String;
+const B: FlagKind = FlagKind::Bool;
+const SS: FlagKind = FlagKind::Strings;
+
+impl Converter<'_> {
+    fn err(&self, message: impl Into<String>) -> InstructionError {
+        InstructionError {
+            message: message.into(),
+            span: self.node.span,
+            help: None,
+        }
+    }
+
+    fn err_at(&self, span: Span, message: impl Into<String>) -> InstructionError {
+        InstructionError {
+            message: message.into(),
+            span,
+            help: None,
+        }
+    }
+
+    fn source(&self) -> InstructionSource {
+        let n = self.node;
+        InstructionSource {
+            keyword: Word {
+                text: n.value.clone(),
+                span: n.value_span,
+            },
+            span: n.span,
+            start_line: n.start_line,
+            end_line: n.end_line,
+            line_map: n.line_map.clone(),
+        }
+    }
+
+    /// BuildKit's `nodeArgs`: argument values, with an ONBUILD trigger
+    /// flattened into its keyword and arguments.
+    fn args(node: &Node) -> Vec<Word> {
+        let mut out = Vec::with_capacity(node.next.len());
+        for a in &node.next {
+            match a.children.as_slice() {
+                [] => out.push(Word {
+                    text: a.value.clone(),
+                    span: a.span,
+                }),
+                [child] => {
+                    out.push(Word {
+                        text: child.value.clone(),
+                        span: child.value_span,
+                    });
+                    out.extend(Self::args(child));
+                }
+                _ => {}
+            }
+        }
+        out
+    }
+
+    fn flags<'d>(&self, declared: &[(&'d str, FlagKind)]) -> Result<Flags<'d>, InstructionError> {
+        Ok(check_flags(&self.node.flags, declared)?)
+    }
+
+    fn warn_ignored_flags(&mut self, what: &str) {
+        if let (Some(first), Some(last)) = (self.node.flags.first(), self.node.flags.last()) {
+            self.warnings.push(Warning {
+                code: "dockerfile::ignored-flags".into(),
+                message: format!("BuildKit ignores flags on {what}"),
+                span: first.span.join(last.span),
+                help: Some("remove the flags; they have no effect".into()),
+            });
+        }
+    }
+
+    fn word(u: &super::flags::FlagUse) -> Word {
+        Word {
+            text: u.value.clone().unwrap_or_default(),
+            span: u.value_span,
+        }
+    }
+
+    fn string_flag(f: &Flags<'_>, name: &str) -> Option<Word> {
+        f.string(name).map(Self::word)
+    }
+
+    fn strings_flag(f: &Flags<'_>, name: &str) -> Vec<Word> {
+        f.strings(name).iter().map(Self::word).collect()
+    }
+
+    /// The command of RUN/CMD/ENTRYPOINT/HEALTHCHECK from its arguments
+    /// (BuildKit's `handleJSONArgs`).
+    fn command(&self, args: &[Word]) -> CommandLine {
+        if self.node.json {
+            return CommandLine::Exec {
+                args: args.to_vec(),
+            };
+        }
+        let command = match args {
+            [] => ShellText {
+                text: String::new(),
+                span: Span::new(self.node.span.end, self.node.span.end),
+                map: LineMap::starting_at(self.node.span.end),
+            },
+            [one] => {
+                // The shell text is one argument node; find its range in
+                // the joined text to slice the map.
+                let range = self
+                    .node
+                    .next
+                    .iter()
+                    .rev()
+                    .find(|a| a.span == one.span && a.value == one.text)
+                    .map(|a| a.text_range.clone());
+                ShellText {
+                    text: one.text.clone(),
+                    span: one.span,
+                    map: match range {
+                        Some(r) => self.node.line_map.slice(r.start, r.end),
+                        None => LineMap::contiguous(one.span.start, one.text.len()),
+                    },
+                }
+            }
+            many => {
+                let text = many
+                    .iter()
+                    .map(|w| w.text.as_str())
+                    .collect::<Vec<_>>()
+                    .join(" ");
+                let span = many[0].span.join(many[many.len() - 1].span);
+                ShellText {
+                    map: LineMap::contiguous(span.start, text.len()),
+                    text,
+                    span,
+                }
+            }
+        };
+        CommandLine::Shell { command }
+    }
+
+    fn run(mut self) -> Result<Instruction, InstructionError> {
+        let node = self.node;
+        let args = Self::args(node);
+        let keyword = to_lower(&node.value);
+        Ok(match keyword.as_str() {
+            "env" => {
+                self.flags(&[])?;
+                Instruction::Env(EnvInstruction {
+                    pairs: self.key_values(&args, "ENV")?,
+                    source: self.source(),
+                })
+            }
+            "label" => {
+                self.flags(&[])?;
+                Instruction::Label(LabelInstruction {
+                    pairs: self.key_values(&args, "LABEL")?,
+                    source: self.source(),
+                })
+            }
+            "maintainer" => {
+                let [m] = self.exactly_one(&args, "MAINTAINER")?;
+                self.flags(&[])?;
+                Instruction::Maintainer(MaintainerInstruction {
+                    maintainer: m,
+                    source: self.source(),
+                })
+            }
+            "from" => self.from(&args)?,
+            "run" => self.run_instruction(&args)?,
+            "cmd" => {
+                self.flags(&[])?;
+                Instruction::Cmd(CmdInstruction {
+                    command: self.command(&args),
+                    source: self.source(),
+                })
+            }
+            "entrypoint" => {
+                self.flags(&[])?;
+                Instruction::Entrypoint(EntrypointInstruction {
+                    command: self.command(&args),
+                    source: self.source(),
+                })
+            }
+            "copy" => self.copy(&args)?,
+            "add" => self.add(&args)?,
+            "onbuild" => self.onbuild(&args)?,
+            "workdir" => {
+                let [path] = self.exactly_one(&args, "WORKDIR")?;
+                self.flags(&[])?;
+                Instruction::Workdir(WorkdirInstruction {
+                    path,
+                    source: self.source(),
+                })
+            }
+            "user" => {
+                let [user] = self.exactly_one(&args, "USER")?;
+                self.flags(&[])?;
+                Instruction::User(UserInstruction {
+                    user,
+                    source: self.source(),
+                })
+            }
+            "stopsignal" => {
+                let [signal] = self.exactly_one(&args, "STOPSIGNAL")?;
+                self.warn_ignored_flags("STOPSIGNAL");
+                Instruction::StopSignal(StopSignalInstruction {
+                    signal,
+                    source: self.source(),
+                })
+            }
+            "expose" => {
+                if args.is_empty() {
+                    return Err(self.err("EXPOSE requires at least one argument"));
+                }
+                self.flags(&[])?;
+                let mut ports = args;
+                ports.sort_by(|a, b| a.text.cmp(&b.text));
+                Instruction::Expose(ExposeInstruction {
+                    ports,
+                    source: self.source(),
+                })
+            }
+            "volume" => {
+                if args.is_empty() {
+                    return Err(self.err("VOLUME requires at least one argument"));
+                }
+                self.flags(&[])?;
+                let mut volumes = Vec::with_capacity(args.len());
+                for w in args {
+                    let t = super::go_text::trim_space(&w.text);
+                    if t.is_empty() {
+                        return Err(
+                            self.err_at(w.span, "VOLUME specified can not be an empty string")
+                        );
+                    }
+                    volumes.push(Word {
+                        text: t.to_string(),
+                        span: w.span,
+                    });
+                }
+                Instruction::Volume(VolumeInstruction {
+                    volumes,
+                    json: node.json,
+                    source: self.source(),
+                })
+            }
+            "arg" => self.arg(&args)?,
+            "shell" => {
+                self.flags(&[])?;
+                if args.is_empty() {
+                    return Err(self.err("SHELL requires at least one argument"));
+                }
+                if !node.json {
+                    return Err(self.not_json("SHELL"));
+                }
+                Instruction::Shell(ShellInstruction {
+                    shell: args,
+                    source: self.source(),
+                })
+            }
+            "healthcheck" => self.healthcheck(&args)?,
+            _ => {
+                let upper = to_upper(&node.value);
+                let help =
+                    suggest(&upper, &INSTRUCTION_NAMES).map(|s| format!("did you mean {s}?"));
+                return Err(InstructionError {
+                    message: format!("unknown instruction: {}", node.value),
+                    span: node.value_span,
+                    help,
+                });
+            }
+        })
+    }
+
+    fn exactly_one(&self, args: &[Word], name: &str) -> Result<[Word; 1], InstructionError> {
+        match args {
+            [one] => Ok([one.clone()]),
+            _ => Err(self.err(format!("{name} requires exactly one argument"))),
+        }
+    }
+
+    /// BuildKit's `parseKvps`: the (key, value, separator) triples of ENV
+    /// and LABEL.
+    fn key_values(&self, args: &[Word], name: &str) -> Result<Vec<KeyValue>, InstructionError> {
+        if args.is_empty() {
+            return Err(self.err(format!("{name} requires at least one argument")));
+        }
+        if !args.len().is_multiple_of(3) {
+            return Err(self.err(format!("Bad input to {name}, too many arguments")));
+        }
+        let mut out = Vec::with_capacity(args.len() / 3);
+        for t in args.chunks_exact(3) {
+            if t[0].text.is_empty() {
+                return Err(self.err_at(t[0].span, format!("{name} names can not be blank")));
+            }
+            out.push(KeyValue {
+                key: t[0].clone(),
+                value: t[1].clone(),
+                legacy: t[2].text.is_empty(),
+            });
+        }
+        Ok(out)
+    }
+
+    fn not_json(&self, name: &str) -> InstructionError {
+        let original = to_lower(&self.node.original);
+        let looks_like_path = original.match_indices('"').any(|(i, _)| {
+            let b = original.as_bytes();
+            b.get(i + 1).is_some_and(u8::is_ascii_lowercase)
+                && b.get(i + 2) == Some(&b':')
+                && b.get(i + 3) == Some(&b'\\')
+        }) && !original.contains("\\\\")
+            && original.contains('[')
+            && original.contains(']');
+        let mut e = self.err(format!("{name} requires the arguments to be in JSON form"));
+        if looks_like_path {
+            e.help = Some(
+                "the arguments seem to include a file path without an escaped back-slash; \
+                 JSON requires back-slashes to be escaped, as in [\"c:\\\\path\\\\to\\\\file.exe\", \"/parameter\"]"
+                    .into(),
+            );
+        }
+        e
+    }
+
+    fn from(&self, args: &[Word]) -> Result<Instruction, InstructionError> {
+        let stage_name = match args {
+            [_, as_kw, name] if as_kw.text.eq_ignore_ascii_case("as") => {
+                let lower = to_lower(&name.text);
+                let valid = lower.bytes().next().is_some_and(|c| c.is_ascii_lowercase())
+                    && lower.bytes().all(|c| {
+                        c.is_ascii_lowercase()
+                            || c.is_ascii_digit()
+                            || matches!(c, b'-' | b'_' | b'.')
+                    });
+                if !valid {
+                    return Err(self.err_at(
+                        name.span,
+                        format!(
+                            "invalid name for build stage: {}, name can't start with a number or contain symbols",
+                            quote(&name.text)
+                        ),
+                    ));
+                }
+                Some(Word {
+                    text: lower,
+                    span: name.span,
+                })
+            }
+            [_] => None,
+            _ => return Err(self.err("FROM requires either one or three arguments")),
+        };
+        let flags = self.flags(&[("platform", S)])?;
+        Ok(Instruction::From(FromInstruction {
+            image: args[0].clone(),
+            stage_name,
+            platform: Self::string_flag(&flags, "platform"),
+            source: self.source(),
+        }))
+    }
+
+    fn run_instruction(&mut self, args: &[Word]) -> Result<Instruction, InstructionError> {
+        let flags = self.flags(&[
+            ("device", SS),
+            ("mount", SS),
+            ("network", S),
+            ("security", S),
+        ])?;
+        let command = self.command(args);
+        let map = &self.node.line_map;
+        let mut devices = Vec::new();
+        for u in flags.strings("device") {
+            devices.push(RunDevice::parse(Self::word(u)).map_err(|m| self.err_at(u.span, m))?);
+        }
+        let mut mounts = Vec::new();
+        for u in flags.strings("mount") {
+            mounts.push(
+                RunMount::parse(Self::word(u), u.value_offset, map)
+                    .map_err(|m| self.err_at(u.span, m))?,
+            );
+        }
+        let network = Self::string_flag(&flags, "network");
+        let network_mode = match &network {
+            Some(w) => NetworkMode::parse(&w.text).map_err(|m| self.err_at(w.span, m))?,
+            None => NetworkMode::Default,
+        };
+        let security = Self::string_flag(&flags, "security");
+        let security_mode = match &security {
+            Some(w) => SecurityMode::parse(&w.text).map_err(|m| self.err_at(w.span, m))?,
+            None => SecurityMode::Sandbox,
+        };
+        Ok(Instruction::Run(RunInstruction {
+            command,
+            files: self.node.heredocs.clone(),
+            mounts,
+            network,
+            network_mode,
+            security,
+            security_mode,
+            devices,
+            flags_used: flags.used(),
+            source: self.source(),
+        }))
+    }
+
+    /// BuildKit's `parseSourcesAndDest`.
+    fn sources_and_dest(
+        &self,
+        args: &[Word],
+        name: &str,
+    ) -> Result<(Vec<Word>, Vec<InlineSource>, Word), InstructionError> {
+        let (dest, srcs) = match args.split_last() {
+            Some((d, s)) if !s.is_empty() => (d, s),
+            _ => {
+                return Err(self.err(format!(
+                    "{name} requires at least two arguments, but only one was provided. Destination could not be determined"
+                )));
+            }
+        };
+        if let Ok(Some(_)) = parse_heredoc_word(&dest.text) {
+            return Err(self.err_at(
+                dest.span,
+                format!("{name} cannot accept a heredoc as a destination"),
+            ));
+        }
+        let mut sources = Vec::new();
+        let mut inline = Vec::new();
+        for src in srcs {
+            match parse_heredoc_word(&src.text) {
+                Ok(Some(h)) => {
+                    let doc = self.node.heredocs.iter().rev().find(|d| d.name == h.name);
+                    let content = doc.map_or("", |d| d.content.as_str());
+                    inline.push(InlineSource {
+                        word: src.clone(),
+                        data: if h.chomp {
+                            chomp(content)
+                        } else {
+                            content.to_string()
+                        },
+                        path: h.name,
+                        expand: h.expand,
+                        body_span: doc.map(|d| d.body_span),
+                    });
+                }
+                _ => sources.push(src.clone()),
+            }
+        }
+        Ok((sources, inline, dest.clone()))
+    }
+
+    fn copy(&self, args: &[Word]) -> Result<Instruction, InstructionError> {
+        if args.len() < 2 {
+            return Err(self.err(
+                "COPY requires at least two arguments, but only one was provided. Destination could not be determined",
+            ));
+        }
+        let flags = self.flags(&[
+            ("chown", S),
+            ("from", S),
+            ("chmod", S),
+            ("link", B),
+            ("exclude", SS),
+            ("parents", B),
+        ])?;
+        let (sources, inline_sources, dest) = self.sources_and_dest(args, "COPY")?;
+        Ok(Instruction::Copy(CopyInstruction {
+            sources,
+            inline_sources,
+            dest,
+            json: self.node.json,
+            from: Self::string_flag(&flags, "from"),
+            chown: Self::string_flag(&flags, "chown"),
+            chmod: Self::string_flag(&flags, "chmod"),
+            link: flags.bool("link", false),
+            parents: flags.bool("parents", false),
+            exclude: Self::strings_flag(&flags, "exclude"),
+            source: self.source(),
+        }))
+    }
+
+    fn add(&self, args: &[Word]) -> Result<Instruction, InstructionError> {
+        if args.len() < 2 {
+            return Err(self.err(
+                "ADD requires at least two arguments, but only one was provided. Destination could not be determined",
+            ));
+        }
+        let flags = self.flags(&[
+            ("exclude", SS),
+            ("chown", S),
+            ("chmod", S),
+            ("link", B),
+            ("keep-git-dir", B),
+            ("checksum", S),
+            ("unpack", B),
+        ])?;
+        let (sources, inline_sources, dest) = self.sources_and_dest(args, "ADD")?;
+        Ok(Instruction::Add(AddInstruction {
+            sources,
+            inline_sources,
+            dest,
+            json: self.node.json,
+            chown: Self::string_flag(&flags, "chown"),
+            chmod: Self::string_flag(&flags, "chmod"),
+            link: flags.bool("link", false),
+            keep_git_dir: flags.bool("keep-git-dir", false),
+            checksum: Self::string_flag(&flags, "checksum"),
+            unpack: flags.is_used("unpack").then(|| flags.bool("unpack", false)),
+            exclude: Self::strings_flag(&flags, "exclude"),
+            source: self.source(),
+        }))
+    }
+
+    fn onbuild(&mut self, args: &[Word]) -> Result<Instruction, InstructionError> {
+        let Some(first) = args.first() else {
+            return Err(self.err("ONBUILD requires at least one argument"));
+        };
+        self.flags(&[])?;
+        let trigger = to_upper(super::go_text::trim_space(&first.text));
+        match trigger.as_str() {
+            "ONBUILD" => {
+                return Err(self.err_at(
+                    first.span,
+                    "Chaining ONBUILD via `ONBUILD ONBUILD` isn't allowed",
+                ));
+            }
+            "MAINTAINER" | "FROM" => {
+                return Err(self.err_at(
+                    first.span,
+                    format!("{trigger} isn't allowed as an ONBUILD trigger"),
+                ));
+            }
+            _ => {}
+        }
+        // BuildKit's `(?i)^\s*ONBUILD\s*` removed from the original text.
+        let is_re_space = |c: char| matches!(c, '\t' | '\n' | '\x0c' | '\r' | ' ');
+        let original = self.node.original.trim_start_matches(is_re_space);
+        let mut expression = match original.get(..7) {
+            Some(k) if k.eq_ignore_ascii_case("onbuild") => {
+                original[7..].trim_start_matches(is_re_space).to_string()
+            }
+            _ => self.node.original.clone(),
+        };
+        for h in &self.node.heredocs {
+            expression.push('\n');
+            expression.push_str(&h.content);
+            expression.push_str(&h.name);
+        }
+        let child = self.node.next.first().and_then(|a| a.children.first());
+        let trigger = match child {
+            Some(c) => {
+                let mut with_heredocs = c.clone();
+                with_heredocs.heredocs = self.node.heredocs.clone();
+                match convert(&with_heredocs, self.warnings) {
+                    Ok(i) => Some(Box::new(i)),
+                    Err(e) => {
+                        self.warnings.push(Warning {
+                            code: "dockerfile::onbuild-trigger".into(),
+                            message: format!(
+                                "this ONBUILD trigger will fail in images built from this one: {}",
+                                e.message
+                            ),
+                            span: e.span,
+                            help: e.help,
+                        });
+                        None
+                    }
+                }
+            }
+            None => None,
+        };
+        Ok(Instruction::Onbuild(OnbuildInstruction {
+            expression,
+            trigger,
+            source: self.source(),
+        }))
+    }
+
+    fn arg(&mut self, args: &[Word]) -> Result<Instruction, InstructionError> {
+        if args.is_empty() {
+            return Err(self.err("ARG requires at least one argument"));
+        }
+        self.warn_ignored_flags("ARG");
+        let mut decls = Vec::with_capacity(args.len());
+        for w in args {
+            let decl = match w.text.find('=') {
+                Some(eq) => {
+                    if eq == 0 {
+                        return Err(self.err_at(w.span, "ARG names can not be blank"));
+                    }
+                    let exact = w.span.len() == w.text.len();
+                    let (ns, vs) = if exact {
+                        (
+                            Span::new(w.span.start, w.span.start + eq),
+                            Span::new(w.span.start + eq + 1, w.span.end),
+                        )
+                    } else {
+                        (w.span, w.span)
+                    };
+                    ArgDecl {
+                        name: Word {
+                            text: w.text[..eq].to_string(),
+                            span: ns,
+                        },
+                        default: Some(Word {
+                            text: w.text[eq + 1..].to_string(),
+                            span: vs,
+                        }),
+                    }
+                }
+                None => ArgDecl {
+                    name: w.clone(),
+                    default: None,
+                },
+            };
+            decls.push(decl);
+        }
+        Ok(Instruction::Arg(ArgInstruction {
+            args: decls,
+            source: self.source(),
+        }))
+    }
+
+    fn healthcheck(&mut self, args: &[Word]) -> Result<Instruction, InstructionError> {
+        let Some(first) = args.first() else {
+            return Err(self.err("HEALTHCHECK requires at least one argument"));
+        };
+        let kind = to_upper(&first.text);
+        let rest = &args[1..];
+        if kind == "NONE" {
+            if !rest.is_empty() {
+                return Err(self.err("HEALTHCHECK NONE takes no arguments"));
+            }
+            self.warn_ignored_flags("HEALTHCHECK NONE");
+            return Ok(Instruction::Healthcheck(HealthcheckInstruction {
+                test: HealthTest::None,
+                interval: None,
+                timeout: None,
+                start_period: None,
+                start_interval: None,
+                retries: None,
+                source: self.source(),
+            }));
+        }
+        let flags = self.flags(&[
+            ("interval", S),
+            ("timeout", S),
+            ("start-period", S),
+            ("start-interval", S),
+            ("retries", S),
+        ])?;
+        if kind != "CMD" {
+            return Err(self.err_at(
+                first.span,
+                format!("Unknown type {} in HEALTHCHECK (try CMD)", quote(&kind)),
+            ));
+        }
+        if rest.is_empty() {
+            return Err(self.err("Missing command after HEALTHCHECK CMD"));
+        }
+        let command = self.command(rest);
+        let duration = |name: &str| -> Result<Option<DurationFlag>, InstructionError> {
+            let Some(w) = Self::string_flag(&flags, name) else {
+                return Ok(None);
+            };
+            if w.text.is_empty() {
+                return Ok(None);
+            }
+            let nanos = healthcheck_interval(name, &w.text).map_err(|m| self.err_at(w.span, m))?;
+            Ok(Some(DurationFlag { word: w, nanos }))
+        };
+        let interval = duration("interval")?;
+        let timeout = duration("timeout")?;
+        let start_period = duration("start-period")?;
+        let start_interval = duration("start-interval")?;
+        let retries = match Self::string_flag(&flags, "retries") {
+            Some(w) if !w.text.is_empty() => {
+                let v = parse_go_int32(&w.text).map_err(|m| self.err_at(w.span, m))?;
+                if v < 0 {
+                    return Err(self.err_at(w.span, format!("--retries cannot be negative ({v})")));
+                }
+                Some(v)
+            }
+            _ => None,
+        };
+        Ok(Instruction::Healthcheck(HealthcheckInstruction {
+            test: HealthTest::Cmd { command },
+            interval,
+            timeout,
+            start_period,
+            start_interval,
+            retries,
+            source: self.source(),
+        }))
+    }
+}
+
+/// BuildKit's `parseOptInterval`: a HEALTHCHECK duration flag must be 0 or
+/// at least 1ms. Returns nanoseconds.
+pub fn healthcheck_interval(flag: &str, value: &str) -> Result<i64, String> {
+    let d = parse_go_duration(value)?;
+    if d != 0 && d < 1_000_000 {
+        return Err(format!(
+            "Interval {} cannot be less than {}",
+            quote(flag),
+            format_go_duration(1_000_000)
+        ));
+    }
+    Ok(d)
+}
+
+/// Go's `strconv.ParseInt(s, 10, 32)` with its error messages.
+fn parse_go_int32(s: &str) -> Result<i32, String> {
+    let digits = s.strip_prefix(['+', '-']).unwrap_or(s);
+    if digits.is_empty() || !digits.bytes().all(|b| b.is_ascii_digit()) {
+        return Err(format!(
+            "strconv.ParseInt: parsing {}: invalid syntax",
+            quote(s)
+        ));
+    }
+    s.parse::<i32>()
+        .map_err(|_| format!("strconv.ParseInt: parsing {}: value out of range", quote(s)))
+}

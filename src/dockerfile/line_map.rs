@@ -1,0 +1,173 @@
+//! Mapping offsets in a joined instruction line back to the original text.
+//!
+//! BuildKit joins a continued instruction into one line: each physical line
+//! contributes one contiguous piece of the original text (leading whitespace,
+//! the line ending, the continuation token and its trailing blanks are cut
+//! away, comment lines and empty lines are skipped). A [`LineMap`] records
+//! where each piece came from, so that any offset inside the joined text (a
+//! word of a `RUN` command, a flag value) can be turned into a [`Span`] of
+//! the Dockerfile as the user wrote it.
+
+use serde::Serialize;
+
+use crate::source::Span;
+
+/// One piece of a joined line: `len` bytes that start at `joined` in the
+/// joined text and at `original` in the source text.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
+pub struct Piece {
+    pub joined: usize,
+    pub original: usize,
+    pub len: usize,
+}
+
+/// Where the bytes of a joined line came from.
+///
+/// Always holds at least one piece (possibly empty), so that even an empty
+/// text maps to a position in the source.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct LineMap {
+    pieces: Vec<Piece>,
+}
+
+impl Default for LineMap {
+    fn default() -> Self {
+        LineMap::starting_at(0)
+    }
+}
+
+impl LineMap {
+    /// An empty map whose empty text sits at `original` in the source.
+    pub fn starting_at(original: usize) -> Self {
+        LineMap {
+            pieces: vec![Piece {
+                joined: 0,
+                original,
+                len: 0,
+            }],
+        }
+    }
+
+    /// A map for a text that is one contiguous slice of the source.
+    pub fn contiguous(original: usize, len: usize) -> Self {
+        LineMap {
+            pieces: vec![Piece {
+                joined: 0,
+                original,
+                len,
+            }],
+        }
+    }
+
+    /// Length of the joined text.
+    pub fn len(&self) -> usize {
+        self.pieces.last().map_or(0, |p| p.joined + p.len)
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+
+    pub fn pieces(&self) -> &[Piece] {
+        &self.pieces
+    }
+
+    /// Append `len` bytes taken from `original` in the source.
+    pub fn push(&mut self, original: usize, len: usize) {
+        if len == 0 {
+            return;
+        }
+        let joined = self.len();
+        let single = self.pieces.len() == 1;
+        match self.pieces.last_mut() {
+            // Replace the placeholder of an empty map.
+            Some(last) if last.len == 0 && single => {
+                *last = Piece {
+                    joined,
+                    original,
+                    len,
+                };
+            }
+            // Extend the last piece when the new bytes follow it directly.
+            Some(last) if last.original + last.len == original => last.len += len,
+            _ => self.pieces.push(Piece {
+                joined,
+                original,
+                len,
+            }),
+        }
+    }
+
+    /// The source offset of the byte at `offset` in the joined text.
+    /// At a boundary between pieces, the start of the later piece.
+    pub fn original_start(&self, offset: usize) -> usize {
+        let i = self.pieces.partition_point(|p| p.joined <= offset);
+        let p = &self.pieces[i.saturating_sub(1)];
+        p.original + offset.saturating_sub(p.joined).min(p.len)
+    }
+
+    /// The source offset just after the byte before `end` in the joined
+    /// text. At a boundary between pieces, the end of the earlier piece.
+    pub fn original_end(&self, end: usize) -> usize {
+        if end == 0 {
+            return self.pieces[0].original;
+        }
+        let i = self.pieces.partition_point(|p| p.joined < end);
+        let p = &self.pieces[i.saturating_sub(1)];
+        p.original + end.saturating_sub(p.joined).min(p.len)
+    }
+
+    /// The source span of `start..end` in the joined text. An empty range
+    /// maps to an empty span at the start position.
+    pub fn span(&self, start: usize, end: usize) -> Span {
+        let s = self.original_start(start);
+        if end <= start {
+            return Span::new(s, s);
+        }
+        Span::new(s, self.original_end(end).max(s))
+    }
+
+    /// The map of the sub-text `start..end` of the joined text (offsets in
+    /// the result count from `start`).
+    pub fn slice(&self, start: usize, end: usize) -> LineMap {
+        let end = end.min(self.len());
+        let mut out = LineMap::starting_at(self.original_start(start));
+        for p in &self.pieces {
+            let lo = p.joined.max(start);
+            let hi = (p.joined + p.len).min(end);
+            if lo < hi {
+                out.push(p.original + (lo - p.joined), hi - lo);
+            }
+        }
+        out
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn maps_offsets_across_pieces() {
+        // "RUN a \\\n  b" joined is "RUN a   b": "RUN a " from 0, "  b" from 9.
+        let mut m = LineMap::starting_at(0);
+        m.push(0, 6);
+        m.push(9, 3);
+        assert_eq!(m.len(), 9);
+        assert_eq!(m.original_start(0), 0);
+        assert_eq!(m.original_start(6), 9);
+        assert_eq!(m.original_end(6), 6);
+        assert_eq!(m.span(4, 9), Span::new(4, 12));
+        let s = m.slice(4, 9);
+        assert_eq!(s.len(), 5);
+        assert_eq!(s.span(0, 5), Span::new(4, 12));
+        assert_eq!(s.original_start(2), 9);
+    }
+
+    #[test]
+    fn empty_map_points_at_its_start() {
+        let m = LineMap::starting_at(42);
+        assert_eq!(m.span(0, 0), Span::new(42, 42));
+        assert!(m.is_empty());
+    }
+}

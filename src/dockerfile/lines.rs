@@ -1,0 +1,494 @@
+//! Layer 1: from Dockerfile text to BuildKit's parse tree.
+//!
+//! This follows BuildKit's `parser.Parse` line by line:
+//!
+//! - a UTF-8 BOM is dropped from the first line;
+//! - parser directives are read from the top (see [`super::directives`]);
+//! - a line is an instruction unless it is empty or a comment (`#` after
+//!   leading whitespace); its leading whitespace is dropped;
+//! - a line ending in the escape token (optionally followed by spaces or
+//!   tabs), not itself escaped, continues on the next line; the pieces are
+//!   joined with nothing in between, continuation lines keep their leading
+//!   whitespace, comment lines inside a continuation are skipped, and empty
+//!   (all-whitespace) lines are skipped with a warning;
+//! - RUN, COPY and ADD (also as ONBUILD triggers), when not in JSON form,
+//!   read heredoc bodies after the line, one after the other, verbatim;
+//! - a line (newline excluded) longer than 65535 bytes is an error, as it
+//!   is for Go's line scanner, and a file without instructions is an error.
+//!
+//! Inputs over [`MAX_SOURCE_BYTES`] are refused before any work is done.
+
+use super::directives::{Directive, DirectiveParser};
+use super::go_text::{is_ascii_blank, is_space, to_lower, trim_space};
+use super::heredoc::heredocs_from_line;
+use super::line_map::LineMap;
+use super::line_parsers::{
+    Args, Parsed, extract_builder_flags, flag_nodes, parse_health_config, parse_maybe_json,
+    parse_maybe_json_to_list, parse_name_or_name_val, parse_name_val, parse_string,
+    parse_strings_whitespace_delimited,
+};
+use super::nodes::{ArgNode, Heredoc, Node, ParsedNodes, Warning};
+use crate::source::{SourceDiagnostic, SourceFile, Span};
+
+/// The largest Dockerfile accepted (16 MiB); BuildKit's own frontend reads
+/// much smaller files in practice.
+pub const MAX_SOURCE_BYTES: usize = 16 << 20;
+
+/// The longest line Go's `bufio.Scanner` accepts (its buffer is 64 KiB,
+/// newline included).
+pub const MAX_LINE_BYTES: usize = 65_535;
+
+/// How deeply `ONBUILD ONBUILD ...` may nest in the parse tree. BuildKit's
+/// line parser has no limit (its typed layer rejects any nesting); the
+/// limit keeps recursion on hostile input bounded.
+pub const MAX_ONBUILD_NESTING: usize = 64;
+
+/// One physical line of the source.
+#[derive(Clone, Copy)]
+struct RawLine {
+    start: usize,
+    /// End of the text without trailing `\r`/`\n`.
+    content_end: usize,
+    /// End including the newline.
+    end: usize,
+}
+
+struct Lines<'a> {
+    src: &'a SourceFile,
+    text: &'a str,
+    pos: usize,
+}
+
+impl Lines<'_> {
+    fn next_line(&mut self) -> Result<Option<RawLine>, SourceDiagnostic> {
+        let text = self.text;
+        if self.pos >= text.len() {
+            return Ok(None);
+        }
+        let start = self.pos;
+        let (line_end, end) = match text[start..].find('\n') {
+            Some(i) => (start + i, start + i + 1),
+            None => (text.len(), text.len()),
+        };
+        if line_end - start > MAX_LINE_BYTES {
+            return Err(SourceDiagnostic::error(
+                self.src,
+                Span::new(start, start),
+                "dockerfile::line-too-long",
+                format!("dockerfile line greater than max allowed size of {MAX_LINE_BYTES}"),
+            )
+            .with_label("this line is too long"));
+        }
+        let content_end = start + text[start..end].trim_end_matches(['\r', '\n']).len();
+        self.pos = end;
+        Ok(Some(RawLine {
+            start,
+            content_end,
+            end,
+        }))
+    }
+}
+
+/// Split off a trailing continuation token: `Some(kept)` when `line` ends
+/// with the escape token (plus spaces/tabs) that is not preceded by
+/// another escape token.
+fn trim_continuation(line: &str, escape: char) -> Option<&str> {
+    let t = line.trim_end_matches([' ', '\t']);
+    let before = t.strip_suffix(escape)?;
+    if before.is_empty() || !before.ends_with(escape) {
+        Some(before)
+    } else {
+        None
+    }
+}
+
+fn is_comment(line: &str) -> bool {
+    line.trim_start_matches(is_space).starts_with('#')
+}
+
+/// Parse the lines of a Dockerfile into BuildKit's parse tree.
+pub fn parse_nodes(src: &SourceFile) -> Result<ParsedNodes, SourceDiagnostic> {
+    let text = src.text();
+    if text.len() > MAX_SOURCE_BYTES {
+        return Err(SourceDiagnostic::error(
+            src,
+            Span::new(0, 0),
+            "dockerfile::too-large",
+            format!(
+                "the Dockerfile is {} bytes, more than the {} bytes accepted",
+                text.len(),
+                MAX_SOURCE_BYTES
+            ),
+        ));
+    }
+    let mut lines = Lines { src, text, pos: 0 };
+    let mut directive_parser = DirectiveParser::new("#");
+    let mut escape = '\\';
+    let mut line_no = 0usize;
+    let mut children: Vec<Node> = Vec::new();
+    let mut directives: Vec<Directive> = Vec::new();
+    let mut warnings: Vec<Warning> = Vec::new();
+    let mut comments: Vec<String> = Vec::new();
+
+    while let Some(raw) = lines.next_line()? {
+        let mut start = raw.start;
+        if line_no == 0 && text[start..].starts_with('\u{feff}') {
+            start += '\u{feff}'.len_utf8();
+        }
+        let content = &text[start..raw.content_end.max(start)];
+        let comment_line = is_comment(content);
+        if comment_line {
+            // BuildKit drops the first byte of the line (usually the `#`)
+            // and trims the rest; this drops the first character.
+            let mut chars = text[start..raw.end].chars();
+            chars.next();
+            let c = trim_space(chars.as_str());
+            if c.is_empty() {
+                comments.clear();
+            } else {
+                comments.push(c.to_string());
+            }
+        }
+        let token = content.trim_start_matches(is_space);
+        let token_start = raw.content_end.max(start) - token.len();
+        let token_span = Span::new(token_start, token_start + token.len());
+        match directive_parser.parse_line(token) {
+            Err(message) => {
+                return Err(SourceDiagnostic::error(
+                    src,
+                    token_span,
+                    "dockerfile::directive",
+                    message,
+                )
+                .with_label("repeated directive"));
+            }
+            Ok(Some((name, value, _))) => {
+                if name == "escape" {
+                    escape = match value.as_str() {
+                        "\\" => '\\',
+                        "`" => '`',
+                        _ => {
+                            return Err(SourceDiagnostic::error(
+                                src,
+                                token_span,
+                                "dockerfile::directive",
+                                format!("invalid escape token '{value}' does not match ` or \\"),
+                            ));
+                        }
+                    };
+                }
+                comments.pop();
+                directives.push(Directive {
+                    name,
+                    value,
+                    line: line_no + 1,
+                    span: token_span,
+                });
+            }
+            Ok(None) => {}
+        }
+        line_no += 1;
+        let start_line = line_no;
+        let first = if comment_line { "" } else { token };
+        let (piece, mut end_of_line) = match trim_continuation(first, escape) {
+            Some(kept) => (kept, false),
+            None => (first, true),
+        };
+        if end_of_line && piece.is_empty() {
+            continue;
+        }
+        let mut joined = String::from(piece);
+        let mut map = LineMap::starting_at(token_start);
+        map.push(token_start, piece.len());
+        let mut last_end = raw.content_end;
+        let mut empty_line: Option<Span> = None;
+        while !end_of_line {
+            let Some(next) = lines.next_line()? else {
+                break;
+            };
+            line_no += 1;
+            last_end = next.content_end;
+            let content = &text[next.start..next.content_end];
+            if is_comment(content) {
+                continue;
+            }
+            if content.trim_start_matches(is_space).is_empty() {
+                empty_line.get_or_insert(Span::new(next.start, next.content_end));
+                continue;
+            }
+            let piece = match trim_continuation(content, escape) {
+                Some(kept) => kept,
+                None => {
+                    end_of_line = true;
+                    content
+                }
+            };
+            map.push(next.start, piece.len());
+            joined.push_str(piece);
+        }
+        if let Some(span) = empty_line {
+            warnings.push(Warning {
+                code: "dockerfile::no-empty-continuation".into(),
+                message: format!("Empty continuation line found in: {joined}"),
+                span,
+                help: Some(
+                    "Empty continuation lines will become errors in a future release; \
+                     remove the empty line or end the instruction before it"
+                        .into(),
+                ),
+            });
+        }
+        let instr_span = |end: usize| Span::new(token_start, end.max(token_start));
+        let mut node = new_node_from_line(&joined, &map, escape, std::mem::take(&mut comments), 0)
+            .map_err(|m| {
+                SourceDiagnostic::error(src, instr_span(last_end), "dockerfile::syntax", m)
+                    .with_label("in this instruction")
+            })?;
+
+        if can_contain_heredoc(&node) && joined.contains("<<") {
+            let docs = heredocs_from_line(&joined).map_err(|m| {
+                SourceDiagnostic::error(src, instr_span(last_end), "dockerfile::heredoc", m)
+            })?;
+            for doc in docs {
+                let mut content = String::new();
+                let mut body: Option<Span> = None;
+                let mut terminator: Option<Span> = None;
+                while let Some(line) = lines.next_line()? {
+                    line_no += 1;
+                    last_end = line.content_end;
+                    let candidate = &text[line.start..line.content_end];
+                    let candidate = if doc.chomp {
+                        candidate.trim_start_matches('\t')
+                    } else {
+                        candidate
+                    };
+                    if candidate == doc.name {
+                        terminator = Some(Span::new(line.start, line.content_end));
+                        break;
+                    }
+                    content.push_str(&text[line.start..line.end]);
+                    let b = body.get_or_insert(Span::new(line.start, line.start));
+                    b.end = line.end;
+                }
+                let Some(terminator_span) = terminator else {
+                    return Err(SourceDiagnostic::error(
+                        src,
+                        instr_span(text.len()),
+                        "dockerfile::unterminated-heredoc",
+                        "unterminated heredoc",
+                    )
+                    .with_label(format!("no line `{}` ends this heredoc", doc.name))
+                    .with_help(format!(
+                        "add a line containing only `{}` after the heredoc body",
+                        doc.name
+                    )));
+                };
+                node.heredocs.push(Heredoc {
+                    name: doc.name,
+                    fd: doc.fd,
+                    expand: doc.expand,
+                    chomp: doc.chomp,
+                    content,
+                    body_span: body
+                        .unwrap_or(Span::new(terminator_span.start, terminator_span.start)),
+                    terminator_span,
+                });
+            }
+        }
+        node.start_line = start_line;
+        node.end_line = line_no;
+        node.span = instr_span(last_end);
+        for arg in &mut node.next {
+            for child in &mut arg.children {
+                child.start_line = start_line;
+                child.end_line = line_no;
+            }
+        }
+        children.push(node);
+    }
+
+    let (Some(first), Some(last)) = (children.first(), children.last()) else {
+        return Err(SourceDiagnostic::error(
+            src,
+            Span::new(text.len(), text.len()),
+            "dockerfile::no-instructions",
+            "file with no instructions",
+        )
+        .with_help("a Dockerfile needs at least a FROM instruction"));
+    };
+    let (start_line, end_line) = (first.start_line, last.end_line);
+    Ok(ParsedNodes {
+        children,
+        escape,
+        directives,
+        warnings,
+        start_line,
+        end_line,
+    })
+}
+
+/// BuildKit's `canContainHeredoc`: RUN, COPY and ADD not in JSON form,
+/// also as the trigger of an ONBUILD.
+fn can_contain_heredoc(node: &Node) -> bool {
+    let mut n = node;
+    if node.keyword() == "onbuild"
+        && let Some(child) = node.next.first().and_then(|a| a.children.first())
+    {
+        n = child;
+    }
+    matches!(n.keyword().as_str(), "run" | "copy" | "add") && !n.json
+}
+
+/// BuildKit's `newNodeFromLine`: split the keyword and flags off a joined
+/// line and run the instruction's line parser on the rest.
+pub(crate) fn new_node_from_line(
+    line: &str,
+    map: &LineMap,
+    escape: char,
+    comments: Vec<String>,
+    depth: usize,
+) -> Result<Node, String> {
+    let trimmed = trim_space(line);
+    let t_start = line.len() - line.trim_start_matches(is_space).len();
+    let (cmd, flags, args, args_start) = match trimmed.find(is_ascii_blank) {
+        None => (trimmed, Vec::new(), "", t_start + trimmed.len()),
+        Some(i) => {
+            let after =
+                i + trimmed[i..].len() - trimmed[i..].trim_start_matches(is_ascii_blank).len();
+            let rest = &trimmed[after..];
+            let (rest_off, flags) = extract_builder_flags(rest, escape);
+            let raw_args = &rest[rest_off..];
+            let args = trim_space(raw_args);
+            let lead = raw_args.len() - raw_args.trim_start_matches(is_space).len();
+            let flag_args = Args {
+                map,
+                base: t_start + after,
+                escape,
+            };
+            (
+                &trimmed[..i],
+                flag_nodes(rest, flags, &flag_args),
+                args,
+                t_start + after + rest_off + lead,
+            )
+        }
+    };
+    let a = Args {
+        map,
+        base: args_start,
+        escape,
+    };
+    let keyword = to_lower(cmd);
+    let (next, json): Parsed = match keyword.as_str() {
+        "add" | "copy" | "volume" => parse_maybe_json_to_list(args, &a)?,
+        "arg" => parse_name_or_name_val(args, &a),
+        "cmd" | "entrypoint" | "run" | "shell" => parse_maybe_json(args, &a)?,
+        "env" => parse_name_val(args, "ENV", &a)?,
+        "label" => parse_name_val(args, "LABEL", &a)?,
+        "expose" | "from" => parse_strings_whitespace_delimited(args, &a),
+        "healthcheck" => parse_health_config(args, &a)?,
+        "maintainer" | "stopsignal" | "user" | "workdir" => parse_string(args, &a),
+        "onbuild" => {
+            if args.is_empty() {
+                (Vec::new(), false)
+            } else {
+                if depth >= MAX_ONBUILD_NESTING {
+                    return Err(format!(
+                        "ONBUILD nested more than {MAX_ONBUILD_NESTING} levels deep"
+                    ));
+                }
+                let sub_map = map.slice(args_start, args_start + args.len());
+                let child = new_node_from_line(args, &sub_map, escape, Vec::new(), depth + 1)?;
+                let at = map.span(args_start, args_start);
+                (
+                    vec![ArgNode {
+                        value: String::new(),
+                        span: at,
+                        text_range: args_start..args_start + args.len(),
+                        children: vec![child],
+                    }],
+                    false,
+                )
+            }
+        }
+        // BuildKit keeps unknown instructions with one empty argument; the
+        // typed layer rejects them.
+        _ => (
+            vec![ArgNode {
+                value: String::new(),
+                span: map.span(args_start, args_start),
+                text_range: args_start..args_start,
+                children: Vec::new(),
+            }],
+            false,
+        ),
+    };
+    Ok(Node {
+        value: cmd.to_string(),
+        value_span: map.span(t_start, t_start + cmd.len()),
+        original: line.to_string(),
+        flags,
+        next,
+        heredocs: Vec::new(),
+        json,
+        comments,
+        start_line: 0,
+        end_line: 0,
+        span: map.span(t_start, t_start + trimmed.len()),
+        line_map: map.clone(),
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn parse(text: &str) -> Result<ParsedNodes, SourceDiagnostic> {
+        parse_nodes(&SourceFile::new("Dockerfile", text))
+    }
+
+    #[test]
+    fn joins_continuations_and_maps_spans() {
+        let text = "FROM a\nRUN echo hello \\\n  world\n";
+        let p = parse(text).unwrap();
+        let run = &p.children[1];
+        assert_eq!(run.original, "RUN echo hello   world");
+        assert_eq!(run.next[0].value, "echo hello   world");
+        let span = run.next[0].span;
+        assert_eq!(&text[span.start..span.end], "echo hello \\\n  world");
+        assert_eq!((run.start_line, run.end_line), (2, 3));
+        // "world" maps back to its own position on line 3.
+        let at = run.line_map.span(17, 22);
+        assert_eq!(&text[at.start..at.end], "world");
+    }
+
+    #[test]
+    fn rejects_oversized_input_and_lines() {
+        let big = "#".repeat(MAX_SOURCE_BYTES + 1);
+        assert_eq!(parse(&big).unwrap_err().code, "dockerfile::too-large");
+        let long = format!("FROM a\nLABEL a={}\n", "x".repeat(MAX_LINE_BYTES));
+        assert_eq!(parse(&long).unwrap_err().code, "dockerfile::line-too-long");
+        let ok = format!("FROM a\nLABEL a={}\n", "x".repeat(MAX_LINE_BYTES - 8));
+        assert!(parse(&ok).is_ok());
+    }
+
+    #[test]
+    fn reads_heredocs_verbatim() {
+        let text = "FROM a\nRUN <<-EOF cat\n\techo $x\n\tEOF\nRUN b\n";
+        let p = parse(text).unwrap();
+        let h = &p.children[1].heredocs[0];
+        assert_eq!(h.content, "\techo $x\n");
+        assert_eq!(h.data(), "echo $x\n");
+        assert_eq!(&text[h.body_span.start..h.body_span.end], "\techo $x\n");
+        assert_eq!(p.children[2].start_line, 5);
+        let err = parse("FROM a\nRUN <<EOF\nx\n").unwrap_err();
+        assert_eq!(err.code, "dockerfile::unterminated-heredoc");
+    }
+
+    #[test]
+    fn warns_on_empty_continuation_lines() {
+        let p = parse("FROM a\nRUN a \\\n\n  b\n").unwrap();
+        assert_eq!(p.warnings.len(), 1);
+        assert!(p.warnings[0].message.contains("RUN a   b"));
+    }
+}

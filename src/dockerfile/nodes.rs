@@ -1,0 +1,153 @@
+//! Layer 1 output: BuildKit's parse tree, with spans.
+//!
+//! BuildKit's `Node` is one type used three ways: the root (whose children
+//! are the instructions), an instruction (value = keyword, `Next` = its
+//! arguments), and an argument (a value, or for ONBUILD an empty value whose
+//! single child is the trigger instruction). Here the root is
+//! [`ParsedNodes`], instructions are [`Node`] and arguments are
+//! [`ArgNode`], with the `Next` chain stored as a vector. Every value keeps
+//! the byte span it came from in the original text.
+
+use serde::Serialize;
+
+use super::line_map::LineMap;
+use crate::source::{SourceDiagnostic, SourceFile, Span};
+
+/// A parsed Dockerfile at the line level: what BuildKit's `parser.Parse`
+/// returns.
+#[derive(Clone, Debug, Serialize)]
+pub struct ParsedNodes {
+    /// The instructions, in order.
+    pub children: Vec<Node>,
+    /// The escape token in effect (`\` unless an `escape` directive set a
+    /// backtick).
+    pub escape: char,
+    /// The parser directives at the top of the file.
+    pub directives: Vec<Directive>,
+    /// Warnings (empty continuation lines).
+    pub warnings: Vec<Warning>,
+    /// First and last line covered by instructions (1-based).
+    pub start_line: usize,
+    pub end_line: usize,
+}
+
+pub use super::directives::Directive;
+
+/// One instruction.
+#[derive(Clone, Debug, Serialize)]
+pub struct Node {
+    /// The keyword as written (`RUN`, `run`, ...); unknown keywords are kept.
+    pub value: String,
+    pub value_span: Span,
+    /// The instruction text with continuation lines joined, as BuildKit
+    /// passes it on (`Original`).
+    pub original: String,
+    /// Flags (`--from=build`) in source order, quotes and escapes removed.
+    pub flags: Vec<NodeFlag>,
+    /// The arguments (BuildKit's `Next` chain).
+    pub next: Vec<ArgNode>,
+    /// Heredoc bodies that follow the instruction line.
+    pub heredocs: Vec<Heredoc>,
+    /// The arguments were a JSON array (exec form); BuildKit's `json`
+    /// attribute.
+    pub json: bool,
+    /// Comment lines directly above the instruction (BuildKit's
+    /// `PrevComment`).
+    pub comments: Vec<String>,
+    /// 1-based first and last line, heredoc bodies included.
+    pub start_line: usize,
+    pub end_line: usize,
+    /// The whole instruction in the source, heredoc bodies included.
+    pub span: Span,
+    /// Maps offsets in `original` to offsets in the source.
+    pub line_map: LineMap,
+}
+
+/// An instruction flag such as `--mount=type=cache,target=/root/.cache`.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct NodeFlag {
+    /// The flag as BuildKit sees it (`--name=value`, quotes removed).
+    pub text: String,
+    /// The flag as written.
+    pub span: Span,
+    /// The value after `=` as written (the whole flag when quotes or
+    /// escapes make the written text differ from `text`).
+    pub value_span: Span,
+    /// Where the flag as written sits in the node's `original` text.
+    pub text_range: std::ops::Range<usize>,
+    /// The flag was written without quotes or escapes, so `text` equals
+    /// `original[text_range]`.
+    pub literal: bool,
+}
+
+/// One argument of an instruction.
+#[derive(Clone, Debug, Serialize)]
+pub struct ArgNode {
+    pub value: String,
+    pub span: Span,
+    /// Where the value came from in the node's `original` text (for a JSON
+    /// element, the string literal with its quotes).
+    pub text_range: std::ops::Range<usize>,
+    /// The trigger instruction of ONBUILD; empty otherwise.
+    pub children: Vec<Node>,
+}
+
+/// A heredoc body attached to a RUN, COPY or ADD instruction.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct Heredoc {
+    /// The terminator word, quotes removed.
+    pub name: String,
+    /// The file descriptor written before `<<` (0 if none).
+    pub fd: u64,
+    /// False when the terminator was quoted: the body is not expanded.
+    pub expand: bool,
+    /// `<<-`: leading tabs are stripped (from the terminator while
+    /// reading, from the body when it is used).
+    pub chomp: bool,
+    /// The body exactly as written, line endings included, tabs not
+    /// stripped.
+    pub content: String,
+    /// The body in the source (empty at the terminator for an empty body).
+    pub body_span: Span,
+    /// The terminator line.
+    pub terminator_span: Span,
+}
+
+impl Heredoc {
+    /// The body as used: with leading tabs stripped for `<<-`.
+    pub fn data(&self) -> String {
+        if self.chomp {
+            super::heredoc::chomp(&self.content)
+        } else {
+            self.content.clone()
+        }
+    }
+}
+
+/// A non-fatal finding, serialisable, convertible to a
+/// [`SourceDiagnostic`] for display.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct Warning {
+    /// Stable code, e.g. `dockerfile::no-empty-continuation`.
+    pub code: String,
+    pub message: String,
+    pub span: Span,
+    pub help: Option<String>,
+}
+
+impl Warning {
+    pub fn to_diagnostic(&self, source: &SourceFile) -> SourceDiagnostic {
+        let d = SourceDiagnostic::warning(source, self.span, &self.code, self.message.clone());
+        match &self.help {
+            Some(h) => d.with_help(h.clone()),
+            None => d,
+        }
+    }
+}
+
+impl Node {
+    /// The keyword in lower case, as BuildKit dispatches on it.
+    pub fn keyword(&self) -> String {
+        super::go_text::to_lower(&self.value)
+    }
+}

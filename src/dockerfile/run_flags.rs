@@ -1,0 +1,674 @@
+//! The values of RUN's flags: `--mount`, `--network`, `--security` and
+//! `--device`, validated like BuildKit validates them.
+//!
+//! BuildKit checks a mount in two passes: when the Dockerfile is parsed
+//! (the CSV syntax, and that `from=` has no variable) and again when the
+//! build runs, after `${}` expansion (keys, values, and which keys fit which
+//! mount type). Since expansion belongs to a later layer here, the second
+//! pass runs at parse time on every value that expansion cannot change (no
+//! `$`, quote or escape character) and skips the checks that depend on a
+//! value that it could change; [`RunMount::resolve`] runs it in full once
+//! the values are expanded. `--network` and `--security` are checked as
+//! written, as BuildKit does (it never expands them).
+
+use serde::Serialize;
+
+use super::go_text::quote;
+use super::instructions::Word;
+use super::line_map::LineMap;
+use crate::source::Span;
+
+/// The type of a RUN mount.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum MountType {
+    Bind,
+    Cache,
+    Tmpfs,
+    Secret,
+    Ssh,
+}
+
+impl MountType {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            MountType::Bind => "bind",
+            MountType::Cache => "cache",
+            MountType::Tmpfs => "tmpfs",
+            MountType::Secret => "secret",
+            MountType::Ssh => "ssh",
+        }
+    }
+
+    fn parse(s: &str) -> Option<Self> {
+        Some(match s {
+            "bind" => MountType::Bind,
+            "cache" => MountType::Cache,
+            "tmpfs" => MountType::Tmpfs,
+            "secret" => MountType::Secret,
+            "ssh" => MountType::Ssh,
+            _ => return None,
+        })
+    }
+}
+
+/// How concurrent builds share a cache mount.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum CacheSharing {
+    Shared,
+    Private,
+    Locked,
+}
+
+/// One `key=value` (or bare `key`) field of a `--mount` value.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct MountField {
+    /// The field as written in the CSV (after CSV unquoting).
+    pub field: String,
+    /// The key, lower-cased.
+    pub key: String,
+    /// The value after `=`, unexpanded; `None` for a bare key.
+    pub value: Option<Word>,
+    pub span: Span,
+}
+
+/// A fully checked mount, with expanded values.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct Mount {
+    pub mount_type: MountType,
+    pub from: Option<String>,
+    pub source: Option<String>,
+    pub target: Option<String>,
+    pub read_only: bool,
+    /// tmpfs `size`, in bytes.
+    pub size_limit: Option<i64>,
+    /// Cache or secret `id`.
+    pub id: Option<String>,
+    pub sharing: Option<CacheSharing>,
+    /// secret/ssh `required`.
+    pub required: bool,
+    /// secret `env`: expose the secret as this environment variable.
+    pub env: Option<String>,
+    pub mode: Option<u32>,
+    pub uid: Option<u32>,
+    pub gid: Option<u32>,
+}
+
+/// One `--mount` flag of a RUN.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct RunMount {
+    /// The flag value as given (after `--mount=`), unexpanded.
+    pub value: Word,
+    pub fields: Vec<MountField>,
+    /// The mount, when no value needs expansion; otherwise call
+    /// [`RunMount::resolve`] with the expanded values.
+    pub mount: Option<Mount>,
+}
+
+impl RunMount {
+    /// Parse and check a `--mount` value. `value_offset` is where the value
+    /// sits in the instruction's joined text when it was written literally
+    /// (so field spans can be exact), `map` that text's map.
+    pub fn parse(value: Word, value_offset: Option<usize>, map: &LineMap) -> Result<Self, String> {
+        let csv = parse_csv(&value.text).map_err(|e| format!("failed to parse csv mounts: {e}"))?;
+        let mut fields = Vec::with_capacity(csv.len());
+        for (field, start, end, quoted) in csv {
+            let (key, raw_value, eq) = match field.split_once('=') {
+                Some((k, v)) => (k, Some(v.to_string()), k.len()),
+                None => (field.as_str(), None, field.len()),
+            };
+            let exact = value_offset.filter(|_| !quoted);
+            let span = exact.map_or(value.span, |o| map.span(o + start, o + end));
+            let value_word = raw_value.map(|v| Word {
+                span: exact.map_or(value.span, |o| map.span(o + start + eq + 1, o + end)),
+                text: v,
+            });
+            fields.push(MountField {
+                key: key.to_ascii_lowercase(),
+                field: field.clone(),
+                value: value_word,
+                span,
+            });
+        }
+        for f in &fields {
+            if f.key == "from"
+                && let Some(v) = &f.value
+                && v.text.find('$').is_some_and(|i| i != v.text.len() - 1)
+            {
+                return Err(
+                    "'from' doesn't support variable expansion, define alias stage instead".into(),
+                );
+            }
+        }
+        let mount = resolve_fields(&fields, &mut |w: &Word| {
+            Ok(is_literal(&w.text).then(|| w.text.clone()))
+        })?;
+        Ok(RunMount {
+            value,
+            fields,
+            mount,
+        })
+    }
+
+    /// Check the mount with every value expanded by `expand` (BuildKit's
+    /// second pass).
+    pub fn resolve(
+        &self,
+        mut expand: impl FnMut(&Word) -> Result<String, String>,
+    ) -> Result<Mount, String> {
+        resolve_fields(&self.fields, &mut |w: &Word| expand(w).map(Some))?
+            .ok_or_else(|| "mount could not be resolved".to_string())
+    }
+}
+
+/// Text that `${}` expansion leaves unchanged.
+fn is_literal(s: &str) -> bool {
+    !s.contains(['$', '\'', '"', '\\', '`'])
+}
+
+/// Go's `strconv.ParseBool`.
+fn parse_go_bool(s: &str) -> Option<bool> {
+    match s {
+        "1" | "t" | "T" | "TRUE" | "true" | "True" => Some(true),
+        "0" | "f" | "F" | "FALSE" | "false" | "False" => Some(false),
+        _ => None,
+    }
+}
+
+/// Go's `strconv.ParseUint(s, base, 32)`.
+fn parse_u32(s: &str, radix: u32) -> Option<u32> {
+    if s.is_empty() || !s.chars().all(|c| c.is_digit(radix)) {
+        return None;
+    }
+    u32::from_str_radix(s, radix).ok()
+}
+
+/// docker/go-units `RAMInBytes`: a number with an optional binary unit
+/// (`k`, `m`, `g`, `t`, `p`, optionally followed by `b` or `ib`).
+pub fn ram_in_bytes(s: &str) -> Result<i64, String> {
+    let Some(sep) = s.rfind(|c: char| c.is_ascii_digit() || c == '.' || c == ' ') else {
+        return Err(format!("invalid size: '{s}'"));
+    };
+    let (num, sfx) = if s.as_bytes()[sep] == b' ' {
+        (&s[..sep], &s[sep + 1..])
+    } else {
+        (&s[..=sep], &s[sep + 1..])
+    };
+    let size: f64 = num
+        .parse()
+        .map_err(|_| format!("strconv.ParseFloat: parsing {}: invalid syntax", quote(num)))?;
+    if size < 0.0 {
+        return Err(format!("invalid size: '{s}'"));
+    }
+    if sfx.is_empty() {
+        return Ok(size as i64);
+    }
+    let bad = || format!("invalid suffix: '{}'", sfx.to_lowercase());
+    if sfx.len() > 3 {
+        return Err(bad());
+    }
+    let lower = sfx.to_ascii_lowercase();
+    let b = lower.as_bytes();
+    if b[0] == b'b' {
+        return if b.len() > 1 {
+            Err(bad())
+        } else {
+            Ok(size as i64)
+        };
+    }
+    let mul: f64 = match b[0] {
+        b'k' => 1024f64,
+        b'm' => 1024f64.powi(2),
+        b'g' => 1024f64.powi(3),
+        b't' => 1024f64.powi(4),
+        b'p' => 1024f64.powi(5),
+        _ => return Err(bad()),
+    };
+    if (b.len() == 2 && b[1] != b'b') || (b.len() == 3 && &b[1..] != b"ib") {
+        return Err(bad());
+    }
+    Ok((size * mul) as i64)
+}
+
+/// BuildKit's mount checks. `expand` gives a value's expansion, or `None`
+/// when it is not known yet (checks that need it are skipped and no mount
+/// is returned).
+fn resolve_fields(
+    fields: &[MountField],
+    expand: &mut dyn FnMut(&Word) -> Result<Option<String>, String>,
+) -> Result<Option<Mount>, String> {
+    const KEYS: [&str; 19] = [
+        "type",
+        "from",
+        "source",
+        "target",
+        "readonly",
+        "id",
+        "sharing",
+        "required",
+        "size",
+        "mode",
+        "uid",
+        "gid",
+        "src",
+        "dst",
+        "destination",
+        "ro",
+        "rw",
+        "readwrite",
+        "env",
+    ];
+    let mut m = Mount {
+        mount_type: MountType::Bind,
+        from: None,
+        source: None,
+        target: None,
+        read_only: false,
+        size_limit: None,
+        id: None,
+        sharing: None,
+        required: false,
+        env: None,
+        mode: None,
+        uid: None,
+        gid: None,
+    };
+    let mut ro_auto = true;
+    // The mount type is not known until the `type=` value is.
+    let mut type_known = true;
+    let mut complete = true;
+    for f in fields {
+        let key = f.key.as_str();
+        let Some(word) = &f.value else {
+            match key {
+                "readonly" | "ro" => {
+                    m.read_only = true;
+                    ro_auto = false;
+                }
+                "readwrite" | "rw" => {
+                    m.read_only = false;
+                    ro_auto = false;
+                }
+                "required" if !type_known => complete = false,
+                "required" if matches!(m.mount_type, MountType::Secret | MountType::Ssh) => {
+                    m.required = true;
+                }
+                "required" => {
+                    return Err(format!(
+                        "unexpected key '{key}' for mount type '{}'",
+                        m.mount_type.as_str()
+                    ));
+                }
+                _ => {
+                    return Err(format!(
+                        "invalid field '{}' must be a key=value pair",
+                        f.field
+                    ));
+                }
+            }
+            continue;
+        };
+        if !KEYS.contains(&key) {
+            let help = super::flags::suggest(key, &KEYS)
+                .map(|s| format!(" (did you mean {s}?)"))
+                .unwrap_or_default();
+            return Err(format!("unexpected key '{key}' in '{}'{help}", f.field));
+        }
+        let Some(value) = expand(word)? else {
+            complete = false;
+            match key {
+                "type" => type_known = false,
+                "readonly" | "ro" | "readwrite" | "rw" => ro_auto = false,
+                _ => {}
+            }
+            continue;
+        };
+        let invalid = || format!("invalid value for {key}: {value}");
+        match key {
+            "type" => {
+                let lower = value.to_ascii_lowercase();
+                let Some(t) = MountType::parse(&lower) else {
+                    return Err(format!("unsupported mount type {}", quote(&value)));
+                };
+                m.mount_type = t;
+                type_known = true;
+            }
+            "from" => m.from = Some(value),
+            "source" | "src" => m.source = Some(value),
+            "target" | "dst" | "destination" => m.target = Some(value),
+            "readonly" | "ro" => {
+                m.read_only = parse_go_bool(&value).ok_or_else(invalid)?;
+                ro_auto = false;
+            }
+            "readwrite" | "rw" => {
+                m.read_only = !parse_go_bool(&value).ok_or_else(invalid)?;
+                ro_auto = false;
+            }
+            "required" => {
+                if !type_known {
+                    complete = false;
+                } else if matches!(m.mount_type, MountType::Secret | MountType::Ssh) {
+                    m.required = parse_go_bool(&value).ok_or_else(invalid)?;
+                } else {
+                    return Err(format!(
+                        "unexpected key '{key}' for mount type '{}'",
+                        m.mount_type.as_str()
+                    ));
+                }
+            }
+            "size" => {
+                if !type_known {
+                    complete = false;
+                } else if m.mount_type == MountType::Tmpfs {
+                    m.size_limit = Some(ram_in_bytes(&value).map_err(|_| invalid())?);
+                } else {
+                    return Err(format!(
+                        "unexpected key '{key}' for mount type '{}'",
+                        m.mount_type.as_str()
+                    ));
+                }
+            }
+            "id" => m.id = Some(value),
+            "sharing" => {
+                m.sharing = Some(match value.to_ascii_lowercase().as_str() {
+                    "shared" => CacheSharing::Shared,
+                    "private" => CacheSharing::Private,
+                    "locked" => CacheSharing::Locked,
+                    _ => return Err(format!("unsupported sharing value {}", quote(&value))),
+                });
+            }
+            "mode" => {
+                m.mode = Some(
+                    parse_u32(&value, 8)
+                        .ok_or_else(|| format!("invalid value {value} for mode"))?,
+                );
+            }
+            "uid" => {
+                m.uid = Some(
+                    parse_u32(&value, 10)
+                        .ok_or_else(|| format!("invalid value {value} for uid"))?,
+                );
+            }
+            "gid" => {
+                m.gid = Some(
+                    parse_u32(&value, 10)
+                        .ok_or_else(|| format!("invalid value {value} for gid"))?,
+                );
+            }
+            "env" => m.env = Some(value),
+            _ => {}
+        }
+    }
+    if !type_known {
+        return Ok(None);
+    }
+    let t = m.mount_type;
+    let file_info_allowed = matches!(t, MountType::Secret | MountType::Ssh | MountType::Cache);
+    for (set, what) in [
+        (m.mode.is_some(), "mode"),
+        (m.uid.is_some(), "uid"),
+        (m.gid.is_some(), "gid"),
+    ] {
+        if set && !file_info_allowed {
+            return Err(format!(
+                "{what} not allowed for {} type mounts",
+                quote(t.as_str())
+            ));
+        }
+    }
+    if ro_auto {
+        m.read_only = !matches!(t, MountType::Cache | MountType::Tmpfs);
+    }
+    if m.sharing.is_some() && t != MountType::Cache {
+        return Err(format!(
+            "invalid cache sharing set for {} mount",
+            t.as_str()
+        ));
+    }
+    if t == MountType::Secret {
+        if m.from.is_some() {
+            return Err("secret mount should not have a from".into());
+        }
+        if m.sharing.is_some() {
+            return Err("secret mount should not define sharing".into());
+        }
+        if complete && m.source.is_none() && m.target.is_none() && m.id.is_none() && m.env.is_none()
+        {
+            return Err("invalid secret mount. one of source, target required".into());
+        }
+        if m.source.is_some() && m.id.is_some() {
+            return Err("both source and id can't be set".into());
+        }
+    }
+    Ok(complete.then_some(m))
+}
+
+/// Split one CSV record (Go's `encoding/csv` rules, one line): fields with
+/// their byte range in `s` and whether they were quoted.
+pub fn parse_csv(s: &str) -> Result<Vec<(String, usize, usize, bool)>, String> {
+    if s.is_empty() {
+        return Err("empty value".into());
+    }
+    let mut out = Vec::new();
+    let mut pos = 0;
+    loop {
+        if s[pos..].starts_with('"') {
+            let start = pos;
+            let mut field = String::new();
+            let mut i = pos + 1;
+            loop {
+                let Some(q) = s[i..].find('"') else {
+                    return Err("extraneous or missing \" in quoted-field".into());
+                };
+                field.push_str(&s[i..i + q]);
+                i += q + 1;
+                if s[i..].starts_with('"') {
+                    field.push('"');
+                    i += 1;
+                    continue;
+                }
+                break;
+            }
+            out.push((field, start, i, true));
+            if i == s.len() {
+                return Ok(out);
+            }
+            if !s[i..].starts_with(',') {
+                return Err("extraneous or missing \" in quoted-field".into());
+            }
+            pos = i + 1;
+        } else {
+            let end = s[pos..].find(',').map_or(s.len(), |i| pos + i);
+            let field = &s[pos..end];
+            if field.contains('"') {
+                return Err("bare \" in non-quoted-field".into());
+            }
+            out.push((field.to_string(), pos, end, false));
+            if end == s.len() {
+                return Ok(out);
+            }
+            pos = end + 1;
+        }
+        if pos == s.len() {
+            out.push((String::new(), pos, pos, false));
+            return Ok(out);
+        }
+    }
+}
+
+/// `--network` modes.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum NetworkMode {
+    #[default]
+    Default,
+    None,
+    Host,
+}
+
+impl NetworkMode {
+    pub fn parse(s: &str) -> Result<Self, String> {
+        match s {
+            "default" => Ok(NetworkMode::Default),
+            "none" => Ok(NetworkMode::None),
+            "host" => Ok(NetworkMode::Host),
+            _ => Err(format!("invalid network mode {}", quote(s))),
+        }
+    }
+}
+
+/// `--security` modes.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum SecurityMode {
+    #[default]
+    Sandbox,
+    Insecure,
+}
+
+impl SecurityMode {
+    pub fn parse(s: &str) -> Result<Self, String> {
+        match s {
+            "sandbox" => Ok(SecurityMode::Sandbox),
+            "insecure" => Ok(SecurityMode::Insecure),
+            _ => Err(format!("security {} is not valid", quote(s))),
+        }
+    }
+}
+
+/// A `--device` flag: a CDI device name, optionally required.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct RunDevice {
+    pub value: Word,
+    pub name: String,
+    pub required: bool,
+}
+
+impl RunDevice {
+    /// BuildKit's `ParseDevice`.
+    pub fn parse(value: Word) -> Result<Self, String> {
+        let fields =
+            parse_csv(&value.text).map_err(|e| format!("failed to parse csv devices: {e}"))?;
+        let mut name = String::new();
+        let mut required = false;
+        for (field, ..) in fields {
+            let (key, val) = match field.split_once('=') {
+                Some((k, v)) => (k.to_ascii_lowercase(), Some(v)),
+                None => (field.to_ascii_lowercase(), None),
+            };
+            match (key.as_str(), val) {
+                ("required", None) => required = true,
+                (_, None) if name.is_empty() => name = field.clone(),
+                (_, None) => {
+                    return Err(format!("invalid field '{field}' must be a key=value pair"));
+                }
+                ("name", Some(v)) => {
+                    if !name.is_empty() {
+                        return Err(format!("device name already set to {name}"));
+                    }
+                    name = v.to_string();
+                }
+                ("required", Some(v)) => {
+                    required = parse_go_bool(v)
+                        .ok_or_else(|| format!("invalid value for required: {v}"))?;
+                }
+                (_, Some(_)) if name.is_empty() => name = field.clone(),
+                (k, Some(_)) => return Err(format!("unexpected key '{k}' in '{field}'")),
+            }
+        }
+        Ok(RunDevice {
+            value,
+            name,
+            required,
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn mount(v: &str) -> Result<RunMount, String> {
+        let map = LineMap::contiguous(0, v.len());
+        RunMount::parse(
+            Word {
+                text: v.to_string(),
+                span: Span::new(0, v.len()),
+            },
+            Some(0),
+            &map,
+        )
+    }
+
+    #[test]
+    fn checks_literal_mounts() {
+        let m = mount("type=cache,target=/root/.cache,sharing=locked,mode=0755")
+            .unwrap()
+            .mount
+            .unwrap();
+        assert_eq!(m.mount_type, MountType::Cache);
+        assert_eq!(m.mode, Some(0o755));
+        assert!(!m.read_only);
+        let b = mount("target=/src").unwrap().mount.unwrap();
+        assert!(b.read_only);
+        let t = mount("type=tmpfs,target=/t,size=64m")
+            .unwrap()
+            .mount
+            .unwrap();
+        assert_eq!(t.size_limit, Some(64 << 20));
+        assert!(
+            mount("type=bogus")
+                .unwrap_err()
+                .contains("unsupported mount type")
+        );
+        assert!(
+            mount("type=bind,mode=0600")
+                .unwrap_err()
+                .contains("mode not allowed")
+        );
+        assert!(
+            mount("type=secret")
+                .unwrap_err()
+                .contains("one of source, target")
+        );
+        assert!(
+            mount("required,type=secret,id=a")
+                .unwrap_err()
+                .contains("unexpected key")
+        );
+        assert!(
+            mount("type=secret,id=a,required")
+                .unwrap()
+                .mount
+                .unwrap()
+                .required
+        );
+        assert!(
+            mount("tpye=cache")
+                .unwrap_err()
+                .contains("unexpected key 'tpye'")
+        );
+        assert!(mount("type=cache,\"target=/a,b\"").unwrap().mount.is_some());
+        assert!(mount("type=cache,ta\"rget").is_err());
+    }
+
+    #[test]
+    fn defers_expanded_values() {
+        let m = mount("type=cache,target=$HOME/.cache").unwrap();
+        assert!(m.mount.is_none());
+        let resolved = m.resolve(|w| Ok(w.text.replace("$HOME", "/root"))).unwrap();
+        assert_eq!(resolved.target.as_deref(), Some("/root/.cache"));
+        assert!(mount("from=$STAGE").unwrap_err().contains("alias stage"));
+        assert!(mount("type=$T,size=1").unwrap().mount.is_none());
+    }
+
+    #[test]
+    fn parses_sizes_like_go_units() {
+        assert_eq!(ram_in_bytes("1024"), Ok(1024));
+        assert_eq!(ram_in_bytes("1k"), Ok(1024));
+        assert_eq!(ram_in_bytes("1.5 GiB"), Ok(1_610_612_736));
+        assert!(ram_in_bytes("1x").is_err());
+        assert!(ram_in_bytes("k").is_err());
+    }
+}
