@@ -350,15 +350,12 @@ impl Ctx<'_> {
                 .split_once(" <- ")
                 .map(|(_, rest)| format!("<- {rest}"))
                 .unwrap_or_default();
-            push_line(
-                out,
-                &format!(
-                    "    {:>9}  {name:<name_width$}  {}",
-                    format_bytes(item.size_bytes),
-                    p.dim(&via)
-                )
-                .trim_end(),
+            let row = format!(
+                "    {:>9}  {name:<name_width$}  {}",
+                format_bytes(item.size_bytes),
+                p.dim(&via)
             );
+            push_line(out, row.trim_end());
         }
     }
 
