@@ -21,6 +21,7 @@
 use std::collections::BTreeMap;
 use std::fmt::Write as _;
 
+use super::markdown::location_key;
 use super::model::{Location, Report};
 use super::util::{escape_html as esc, format_bytes};
 
@@ -300,7 +301,6 @@ struct LineGroup {
     kept: u64,
     dropped: u64,
     items: usize,
-    location: Option<Location>,
 }
 
 fn by_line(report: &Report, out: &mut String) {
@@ -315,17 +315,11 @@ fn by_line(report: &Report, out: &mut String) {
         let g = groups.entry(key(loc)).or_default();
         g.kept = g.kept.saturating_add(item.size_bytes);
         g.items += 1;
-        if g.location.is_none() {
-            g.location = loc.cloned();
-        }
     }
     for item in &report.dropped {
         let g = groups.entry(key(item.location.as_ref())).or_default();
         g.dropped = g.dropped.saturating_add(item.bytes_saved);
         g.items += 1;
-        if g.location.is_none() {
-            g.location = item.location.clone();
-        }
     }
     let scale = groups
         .values()
@@ -346,19 +340,18 @@ fn by_line(report: &Report, out: &mut String) {
                 .nth(usize::try_from(line.saturating_sub(1)).unwrap_or(usize::MAX))
                 .unwrap_or("");
             let shown: String = first_line.trim().chars().take(80).collect();
-            (
-                g.location
-                    .as_ref()
-                    .map(Location::display_short)
-                    .unwrap_or_default(),
-                shown,
-            )
+            (format!("{}:{line}", report.dockerfile.path), shown)
         };
         let total = g.kept.saturating_add(g.dropped);
         let _ = write!(
             out,
-            "<tr><td>{}</td><td><code>{}</code></td><td class=\"r\">{}</td><td class=\"r\">{}</td><td class=\"barcol\"><svg class=\"linebar\" viewBox=\"0 0 {BAR_WIDTH} 20\" preserveAspectRatio=\"none\" role=\"img\" aria-label=\"{} kept, {} dropped\">",
+            "<tr><td>{}<div class=\"sub\">{}</div></td><td><code>{}</code></td><td class=\"r\">{}</td><td class=\"r\">{}</td><td class=\"barcol\"><svg class=\"linebar\" viewBox=\"0 0 {BAR_WIDTH} 20\" preserveAspectRatio=\"none\" role=\"img\" aria-label=\"{} kept, {} dropped\">",
             esc(&label),
+            if g.items == 1 {
+                "1 item".to_string()
+            } else {
+                format!("{} items", g.items)
+            },
             esc(&snippet),
             format_bytes(total),
             format_bytes(g.kept),
@@ -449,7 +442,9 @@ fn tables(report: &Report, out: &mut String) {
             report.synthesized.len()
         );
         out.push_str("<table><thead><tr><th>file</th><th class=\"r\">size</th><th>why</th></tr></thead><tbody>\n");
-        for s in &report.synthesized {
+        let mut synthesized: Vec<_> = report.synthesized.iter().collect();
+        synthesized.sort_by(|a, b| a.path.cmp(&b.path));
+        for s in synthesized {
             let _ = writeln!(
                 out,
                 "<tr><td><code>{}</code></td><td class=\"r\">{}</td><td>{}</td></tr>",
@@ -466,7 +461,15 @@ fn tables(report: &Report, out: &mut String) {
             "<section id=\"warnings\">\n<h2>Warnings ({})</h2>\n<ul>",
             report.warnings.len()
         );
-        for w in &report.warnings {
+        let mut findings: Vec<_> = report.warnings.iter().collect();
+        findings.sort_by(|a, b| {
+            location_key(a.location.as_ref())
+                .cmp(&location_key(b.location.as_ref()))
+                .then_with(|| b.severity.cmp(&a.severity))
+                .then_with(|| a.code.cmp(&b.code))
+                .then_with(|| a.message.cmp(&b.message))
+        });
+        for w in findings {
             let _ = writeln!(
                 out,
                 "<li><code>{}</code> {}{}</li>",

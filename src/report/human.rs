@@ -21,7 +21,7 @@ use miette::{
 };
 
 use super::model::{DroppedItem, Finding, KeptItem, Location, Report, Severity};
-use super::util::{format_bytes, printable};
+use super::util::{format_bytes, plural, printable};
 use crate::source::Span;
 
 /// Presentation options for [`render_human`].
@@ -164,6 +164,7 @@ impl Ctx<'_> {
                 .cmp(&location_key(b.location.as_ref()))
                 .then_with(|| b.severity.cmp(&a.severity))
                 .then_with(|| a.code.cmp(&b.code))
+                .then_with(|| a.message.cmp(&b.message))
         });
         out.push('\n');
         push_line(
@@ -212,8 +213,8 @@ impl Ctx<'_> {
         push_line(
             out,
             &self.painter.bold(&format!(
-                "Dropped: {} items, {}",
-                r.dropped.len(),
+                "Dropped: {}, {}",
+                plural(r.dropped.len(), "item", "items"),
                 format_bytes(total)
             )),
         );
@@ -501,14 +502,6 @@ fn name_list(names: &[&str]) -> String {
         format!("{} and {} more", shown.join(", "), names.len() - SHOWN)
     } else {
         shown.join(", ")
-    }
-}
-
-fn plural(n: usize, one: &str, many: &str) -> String {
-    if n == 1 {
-        format!("1 {one}")
-    } else {
-        format!("{n} {many}")
     }
 }
 

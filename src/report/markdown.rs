@@ -15,7 +15,7 @@
 //!   nothing from the report can inject markup or HTML.
 
 use super::model::{DroppedItem, KeptItem, Location, Report, Severity};
-use super::util::format_bytes;
+use super::util::{format_bytes, plural};
 
 /// Presentation options for [`render_markdown`].
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -111,7 +111,15 @@ fn warnings(report: &Report, options: &MarkdownOptions, out: &mut String) {
         "\n<details><summary>Warnings ({})</summary>\n\n",
         report.warnings.len()
     ));
-    for (i, f) in report.warnings.iter().enumerate() {
+    let mut findings: Vec<_> = report.warnings.iter().collect();
+    findings.sort_by(|a, b| {
+        location_key(a.location.as_ref())
+            .cmp(&location_key(b.location.as_ref()))
+            .then_with(|| b.severity.cmp(&a.severity))
+            .then_with(|| a.code.cmp(&b.code))
+            .then_with(|| a.message.cmp(&b.message))
+    });
+    for (i, f) in findings.into_iter().enumerate() {
         if i == options.max_rows {
             out.push_str(&format!(
                 "- and {} more\n",
@@ -144,8 +152,8 @@ fn dropped(report: &Report, options: &MarkdownOptions, out: &mut String) {
         .map(|d| d.bytes_saved)
         .fold(0, u64::saturating_add);
     out.push_str(&format!(
-        "\n<details><summary>Dropped: {} items, {}</summary>\n\n",
-        report.dropped.len(),
+        "\n<details><summary>Dropped: {}, {}</summary>\n\n",
+        plural(report.dropped.len(), "item", "items"),
         format_bytes(total)
     ));
     if report.dropped.is_empty() {
@@ -188,8 +196,8 @@ fn kept(report: &Report, options: &MarkdownOptions, out: &mut String) {
         .map(|k| k.size_bytes)
         .fold(0, u64::saturating_add);
     out.push_str(&format!(
-        "\n<details><summary>Kept: {} items, {}</summary>\n\n",
-        report.kept.len(),
+        "\n<details><summary>Kept: {}, {}</summary>\n\n",
+        plural(report.kept.len(), "item", "items"),
         format_bytes(total)
     ));
     if report.kept.is_empty() {
@@ -242,8 +250,8 @@ fn synthesized(report: &Report, options: &MarkdownOptions, out: &mut String) {
         return;
     }
     out.push_str(&format!(
-        "\n<details><summary>Synthesized: {} files</summary>\n\n",
-        report.synthesized.len()
+        "\n<details><summary>Synthesized: {}</summary>\n\n",
+        plural(report.synthesized.len(), "file", "files")
     ));
     out.push_str("| file | size | why | instead of | line |\n");
     out.push_str("|---|---:|---|---|---|\n");
@@ -264,6 +272,14 @@ fn synthesized(report: &Report, options: &MarkdownOptions, out: &mut String) {
     }
     more(items.len(), options.max_rows, out);
     out.push_str("\n</details>\n");
+}
+
+/// Sort key: located findings by position first, the rest after.
+pub(crate) fn location_key(loc: Option<&Location>) -> (bool, &str, u32, u32) {
+    match loc {
+        Some(l) => (false, l.file.as_str(), l.line, l.column),
+        None => (true, "", 0, 0),
+    }
 }
 
 fn more(len: usize, max: usize, out: &mut String) {

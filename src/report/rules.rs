@@ -45,6 +45,9 @@ pub struct RuleInfo {
     pub code_scanning: bool,
     /// The SARIF level for its results.
     pub level: Level,
+    /// Whether the id is in the catalogue (or its family is); the words of
+    /// an uncatalogued id are generic, and a renderer may prefer its own.
+    pub catalogued: bool,
 }
 
 struct Entry {
@@ -197,7 +200,7 @@ const RULES: &[Entry] = &[
 
 /// How a rule id (of a dropped item or a finding code) is presented.
 pub fn rule_info(id: &str) -> RuleInfo {
-    let family = id.split('/').next().unwrap_or(id);
+    let family = rule_family(id);
     let entry = RULES
         .iter()
         .find(|e| e.id == id)
@@ -210,6 +213,7 @@ pub fn rule_info(id: &str) -> RuleInfo {
             full: Cow::Borrowed(e.full),
             code_scanning: e.code_scanning,
             level: e.level,
+            catalogued: true,
         },
         None => {
             let known_family = match family {
@@ -247,6 +251,7 @@ pub fn rule_info(id: &str) -> RuleInfo {
                     full: Cow::Borrowed(short),
                     code_scanning,
                     level,
+                    catalogued: true,
                 },
                 None => RuleInfo {
                     id: id.to_string(),
@@ -255,10 +260,16 @@ pub fn rule_info(id: &str) -> RuleInfo {
                     full: Cow::Owned(format!("Reported by scratchify under `{id}`.")),
                     code_scanning: false,
                     level: Level::Note,
+                    catalogued: false,
                 },
             }
         }
     }
+}
+
+/// `build-only` of `build-only/compiler`, `plan` of `plan::unpinned-requirement`.
+pub(crate) fn rule_family(id: &str) -> &str {
+    id.split(['/', ':']).next().unwrap_or(id)
 }
 
 /// `plan::unpinned-requirement` -> `PlanUnpinnedRequirement`.
@@ -292,6 +303,8 @@ mod tests {
         assert!(!prune.code_scanning);
         let other = rule_info("plan::unpinned-requirement");
         assert_eq!(other.name, "PlanUnpinnedRequirement");
+        assert!(!other.catalogued);
         assert_eq!(rule_info("").name, "Rule");
+        assert_eq!(rule_family("plan::x"), "plan");
     }
 }

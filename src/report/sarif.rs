@@ -18,13 +18,14 @@
 //! - Serialised from typed structs (not maps) so field order is the
 //!   declaration order whatever serde_json features are enabled.
 
+use std::borrow::Cow;
 use std::collections::{BTreeMap, BTreeSet};
 
 use serde::Serialize;
 
 use super::human::resolve_span;
 use super::model::{Location, Report, Severity};
-use super::rules::{Level, RuleInfo, rule_info};
+use super::rules::{Level, RuleInfo, rule_family, rule_info};
 use super::util::{format_bytes, sha256_hex};
 
 /// The report as a SARIF 2.1.0 log (pretty JSON, trailing newline).
@@ -87,8 +88,18 @@ fn build(report: &Report) -> SarifLog {
         if let Some(help) = &finding.help {
             message.push_str(&format!(" Help: {help}"));
         }
+        let mut rule = rule_info(&finding.code);
+        if !rule.catalogued {
+            // A diagnostic code has no catalogue words; describe the rule by
+            // the diagnostic itself.
+            rule.short = Cow::Owned(finding.message.clone());
+            rule.full = Cow::Owned(match &finding.help {
+                Some(help) => format!("{} {help}", finding.message),
+                None => finding.message.clone(),
+            });
+        }
         pending.push(Pending {
-            rule: rule_info(&finding.code),
+            rule,
             level: match finding.severity {
                 Severity::Error => Level::Error,
                 Severity::Warning => Level::Warning,
@@ -169,7 +180,7 @@ fn build(report: &Report) -> SarifLog {
 }
 
 fn descriptor(rule: &RuleInfo) -> ReportingDescriptor {
-    let family = rule.id.split('/').next().unwrap_or(&rule.id).to_string();
+    let family = rule_family(&rule.id).to_string();
     ReportingDescriptor {
         id: rule.id.clone(),
         name: rule.name.to_string(),
