@@ -3,7 +3,8 @@
 //!
 //! Choices the issue left open:
 //! - Stacked bars, not a treemap: two bars (before, after) on one scale by
-//!   item, and one pair of bars per Dockerfile line, drawn as inline SVG. Bars
+//!   item, and one kept/dropped bar per Dockerfile line, drawn as HTML boxes
+//!   whose widths are computed here (so the DOM carries the numbers). Bars
 //!   name the largest [`MAX_SEGMENTS`] items and fold the rest into "other";
 //!   bytes the totals hold but no item accounts for (unitemised base content,
 //!   image metadata) are drawn as "not itemised" so the bars add up to the
@@ -28,8 +29,11 @@ use super::util::{escape_html as esc, format_bytes};
 /// Segments named in a bar before the rest is folded into "other".
 pub const MAX_SEGMENTS: usize = 24;
 
-/// Width of the bar area in SVG user units.
+/// Bar widths are computed in tenths of a percent.
 const BAR_WIDTH: u64 = 1000;
+
+/// Segments at least this wide (in tenths of a percent) show their label.
+const LABEL_MIN_WIDTH: u64 = 60;
 
 /// The report as one HTML page.
 pub fn render_html(report: &Report) -> String {
@@ -201,9 +205,20 @@ fn scaled(bytes: u64, scale: u64) -> u64 {
     u64::try_from(v).unwrap_or(BAR_WIDTH).min(BAR_WIDTH)
 }
 
-/// An SVG stacked bar. Segment edges are rounded from cumulative sums, so
-/// the segments tile the bar exactly.
-fn bar(out: &mut String, segments: &[Segment], scale: u64, y: u32, height: u32) {
+/// A stacked bar: one `<span>` per segment, its width a share of `scale`
+/// in tenths of a percent. Edges are rounded from cumulative sums, so the
+/// segments tile the bar exactly. With `labels`, wide segments show their
+/// label.
+fn bar(out: &mut String, id: &str, segments: &[Segment], scale: u64, aria: &str, labels: bool) {
+    let sum = segments
+        .iter()
+        .map(|s| s.bytes)
+        .fold(0, u64::saturating_add);
+    let _ = write!(
+        out,
+        "<div class=\"bar\" id=\"{id}\" data-bytes=\"{sum}\" role=\"img\" aria-label=\"{}\">",
+        esc(aria)
+    );
     let mut cumulative = 0u64;
     for s in segments {
         let x0 = scaled(cumulative, scale);
@@ -212,18 +227,27 @@ fn bar(out: &mut String, segments: &[Segment], scale: u64, y: u32, height: u32) 
         if x1 <= x0 {
             continue;
         }
-        let mut tip = format!("{} — {}", s.label, format_bytes(s.bytes));
+        let width = x1 - x0;
+        let mut tip = format!("{} \u{2014} {}", s.label, format_bytes(s.bytes));
         if !s.detail.is_empty() {
             tip.push_str(&format!("\n{}", s.detail));
         }
-        let _ = writeln!(
+        let label = if labels && width >= LABEL_MIN_WIDTH {
+            esc(&s.label)
+        } else {
+            String::new()
+        };
+        let _ = write!(
             out,
-            "<rect class=\"{}\" x=\"{x0}\" y=\"{y}\" width=\"{}\" height=\"{height}\"><title>{}</title></rect>",
+            "<span class=\"seg {}\" style=\"width:{}.{}%\" data-bytes=\"{}\" title=\"{}\">{label}</span>",
             s.class,
-            x1 - x0,
+            width / 10,
+            width % 10,
+            s.bytes,
             esc(&tip)
         );
     }
+    out.push_str("</div>\n");
 }
 
 fn by_item(report: &Report, out: &mut String) {
@@ -263,19 +287,28 @@ fn by_item(report: &Report, out: &mut String) {
 
     out.push_str("<section id=\"by-item\">\n<h2>Size by item</h2>\n");
     out.push_str("<p class=\"legend\"><span class=\"sw kept\"></span>kept <span class=\"sw dropped\"></span>dropped <span class=\"sw synth\"></span>synthesized <span class=\"sw other\"></span>other items <span class=\"sw rest\"></span>not itemised</p>\n");
-    let _ = writeln!(
+    out.push_str("<div class=\"bars\">\n<div class=\"barlabel\">docker build</div>");
+    bar(
         out,
-        "<svg class=\"bars\" viewBox=\"0 0 {BAR_WIDTH} 120\" preserveAspectRatio=\"none\" role=\"img\" aria-label=\"size by item, before and after\">"
+        "bar-before",
+        &before,
+        scale,
+        "docker build image by item",
+        true,
     );
-    let _ = writeln!(out, "<g id=\"bar-before\" data-bytes=\"{}\">", sum(&before));
-    bar(out, &before, scale, 10, 40);
-    out.push_str("</g>\n");
-    let _ = writeln!(out, "<g id=\"bar-after\" data-bytes=\"{}\">", sum(&after));
-    bar(out, &after, scale, 70, 40);
-    out.push_str("</g>\n</svg>\n");
+    out.push_str("<div class=\"barlabel\">minimal</div>");
+    bar(
+        out,
+        "bar-after",
+        &after,
+        scale,
+        "minimal image by item",
+        true,
+    );
+    out.push_str("</div>\n");
     let _ = writeln!(
         out,
-        "<p class=\"axis\"><span>docker build (top): {}</span><span>minimal (bottom): {}</span></p>",
+        "<p class=\"axis\"><span>docker build: {}</span><span>minimal: {}</span></p>",
         format_bytes(t.docker_build_estimate_bytes),
         format_bytes(t.minimal_bytes)
     );
@@ -345,7 +378,7 @@ fn by_line(report: &Report, out: &mut String) {
         let total = g.kept.saturating_add(g.dropped);
         let _ = write!(
             out,
-            "<tr><td>{}<div class=\"sub\">{}</div></td><td><code>{}</code></td><td class=\"r\">{}</td><td class=\"r\">{}</td><td class=\"barcol\"><svg class=\"linebar\" viewBox=\"0 0 {BAR_WIDTH} 20\" preserveAspectRatio=\"none\" role=\"img\" aria-label=\"{} kept, {} dropped\">",
+            "<tr><td>{}<div class=\"sub\">{}</div></td><td><code>{}</code></td><td class=\"r\">{}</td><td class=\"r\">{}</td><td class=\"barcol\">",
             esc(&label),
             if g.items == 1 {
                 "1 item".to_string()
@@ -355,8 +388,6 @@ fn by_line(report: &Report, out: &mut String) {
             esc(&snippet),
             format_bytes(total),
             format_bytes(g.kept),
-            format_bytes(g.kept),
-            format_bytes(g.dropped),
         );
         let segs = [
             Segment {
@@ -372,10 +403,22 @@ fn by_line(report: &Report, out: &mut String) {
                 class: "dropped",
             },
         ];
-        let mut svg = String::new();
-        bar(&mut svg, &segs, scale, 0, 20);
-        out.push_str(svg.trim_end());
-        out.push_str("</svg></td></tr>\n");
+        let aria = format!(
+            "{} kept, {} dropped",
+            format_bytes(g.kept),
+            format_bytes(g.dropped)
+        );
+        let mut cell = String::new();
+        bar(
+            &mut cell,
+            &format!("line-{line}"),
+            &segs,
+            scale,
+            &aria,
+            false,
+        );
+        out.push_str(cell.trim_end());
+        out.push_str("</td></tr>\n");
     }
     out.push_str("</tbody></table>\n</section>\n");
 }
@@ -505,11 +548,15 @@ code { font: 12.5px ui-monospace, SFMono-Regular, Menlo, monospace; }
 .left dt { color: var(--muted); }
 .left dd { margin: 0; font-weight: 600; }
 .ok { color: var(--ok); } .bad { color: var(--dropped); }
-svg.bars { width: 100%; height: 120px; display: block; }
-svg.linebar { width: 100%; height: 14px; display: block; }
-rect { stroke: var(--bg); stroke-width: 1; vector-effect: non-scaling-stroke; }
-rect.kept { fill: var(--kept); } rect.dropped { fill: var(--dropped); } rect.synth { fill: var(--synth); }
-rect.other { fill: var(--other); } rect.rest { fill: var(--rest); }
+.bars { display: grid; grid-template-columns: auto 1fr; gap: .5rem .75rem; align-items: center; }
+.barlabel { color: var(--muted); white-space: nowrap; }
+.bar { display: flex; height: 2.2rem; background: var(--card); border-radius: 4px; overflow: hidden; }
+td .bar { height: .9rem; }
+.seg { box-sizing: border-box; border-right: 1px solid var(--bg); overflow: hidden; white-space: nowrap; text-overflow: ellipsis;
+  color: #fff; font-size: 11px; line-height: 2.2rem; padding: 0 4px; }
+td .seg { line-height: .9rem; padding: 0; }
+.seg.kept { background: var(--kept); } .seg.dropped { background: var(--dropped); } .seg.synth { background: var(--synth); }
+.seg.other { background: var(--other); } .seg.rest { background: var(--rest); }
 .legend .sw { display: inline-block; width: .8em; height: .8em; margin: 0 .3em 0 .8em; vertical-align: -.05em; border-radius: 2px; }
 .sw.kept { background: var(--kept); } .sw.dropped { background: var(--dropped); } .sw.synth { background: var(--synth); }
 .sw.other { background: var(--other); } .sw.rest { background: var(--rest); }
