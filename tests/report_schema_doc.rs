@@ -49,9 +49,20 @@ fn every_written_field_and_enum_value_is_documented() {
         .chain(&kinds)
         .filter(|k| !doc.contains(&format!("`{k}`")))
         .collect();
-    assert!(missing.is_empty(), "not documented in SCHEMA.md: {missing:?}");
+    assert!(
+        missing.is_empty(),
+        "not documented in SCHEMA.md: {missing:?}"
+    );
     // The fixtures must exercise the optional fields, or this test proves little.
-    for key in ["span", "wanted_by", "replaces", "purl", "sha1", "layers", "help"] {
+    for key in [
+        "span",
+        "wanted_by",
+        "replaces",
+        "purl",
+        "sha1",
+        "layers",
+        "help",
+    ] {
         assert!(written.contains(key), "no fixture writes `{key}`");
     }
 }

@@ -435,3 +435,345 @@ fn sboms_are_deterministic_and_dated_by_source_date_epoch() {
         parse(&report::render_cyclonedx(&audit))["serialNumber"]
     );
 }
+
+// ------------------------------------------------------------ any report
+
+mod arbitrary {
+    use proptest::prelude::*;
+    use scratchify::report::{
+        BaseImage, DockerfileSource, DroppedItem, DroppedKind, Finding, ImageSummary, KeptItem,
+        KeptKind, LayerSummary, Location, Report, Request, Severity, SynthesizedItem, Tool, Totals,
+    };
+    use scratchify::source::Span;
+
+    /// Any text, biased towards characters that break renderers.
+    pub fn text(max: usize) -> impl Strategy<Value = String> {
+        prop::collection::vec(
+            prop_oneof![
+                4 => any::<char>(),
+                2 => prop::sample::select(vec![
+                    '\n', '|', '`', '<', '>', '&', '"', '\'', '\u{1b}', '/', ' ', 'é', '%', '#',
+                ]),
+                4 => prop::char::range('a', 'z'),
+            ],
+            0..max,
+        )
+        .prop_map(String::from_iter)
+    }
+
+    fn id() -> impl Strategy<Value = String> {
+        prop_oneof![
+            prop::sample::select(vec!["a", "b", "c", "", "scratchify:image", "item"])
+                .prop_map(str::to_string),
+            text(8),
+        ]
+    }
+
+    fn hex(len: usize) -> impl Strategy<Value = Option<String>> {
+        prop_oneof![
+            Just(None),
+            prop::collection::vec(prop::sample::select(b"0123456789abcdef".to_vec()), len)
+                .prop_map(|b| Some(String::from_utf8(b).unwrap())),
+            text(70).prop_map(Some),
+        ]
+    }
+
+    fn location() -> impl Strategy<Value = Option<Location>> {
+        let numbers = prop_oneof![Just(0u32), 1u32..30, any::<u32>()];
+        prop::option::of(
+            (
+                prop_oneof![Just("Dockerfile".to_string()), text(10)],
+                numbers.clone(),
+                numbers.clone(),
+                numbers.clone(),
+                numbers,
+                prop::option::of((any::<usize>(), 0usize..300, 0usize..300)),
+            )
+                .prop_map(|(file, line, column, end_line, end_column, span)| {
+                    Location {
+                        file,
+                        line,
+                        column,
+                        end_line,
+                        end_column,
+                        span: span.map(|(big, a, b)| {
+                            if big % 3 == 0 {
+                                Span::new(big, a)
+                            } else {
+                                Span::new(a, b)
+                            }
+                        }),
+                    }
+                }),
+        )
+    }
+
+    fn size() -> impl Strategy<Value = u64> {
+        prop_oneof![Just(0u64), 0u64..10_000_000, any::<u64>()]
+    }
+
+    fn license() -> impl Strategy<Value = Option<String>> {
+        prop::option::of(prop_oneof![
+            prop::sample::select(vec![
+                "MIT",
+                "GPL-2+",
+                "LicenseRef-x",
+                "Apache-2.0 OR MIT",
+                "(MIT",
+                "Public Domain",
+                "",
+            ])
+            .prop_map(str::to_string),
+            text(12),
+        ])
+    }
+
+    fn kept() -> impl Strategy<Value = KeptItem> {
+        (
+            (id(), any::<bool>(), text(12), prop::option::of(text(8))),
+            (
+                size(),
+                prop::option::of(size()),
+                prop::option::of(text(20)),
+                license(),
+            ),
+            (hex(64), hex(40)),
+            (
+                prop::collection::vec(id(), 0..3),
+                prop::option::of((text(20), location())),
+                prop::collection::vec(id(), 0..3),
+            ),
+        )
+            .prop_map(
+                |(
+                    (id, file, name, version),
+                    (size_bytes, files, purl, license),
+                    (sha256, sha1),
+                    (chain, request, depends_on),
+                )| KeptItem {
+                    id,
+                    kind: if file {
+                        KeptKind::File
+                    } else {
+                        KeptKind::Package
+                    },
+                    name,
+                    version,
+                    arch: None,
+                    size_bytes,
+                    files,
+                    purl,
+                    license,
+                    sha256,
+                    sha1,
+                    chain,
+                    request: request.map(|(text, location)| Request { text, location }),
+                    depends_on,
+                },
+            )
+    }
+
+    fn dropped() -> impl Strategy<Value = DroppedItem> {
+        (
+            prop::sample::select(vec![
+                DroppedKind::Package,
+                DroppedKind::File,
+                DroppedKind::RunStep,
+                DroppedKind::BaseContent,
+                DroppedKind::Account,
+                DroppedKind::Stage,
+            ]),
+            text(12),
+            prop::option::of(text(8)),
+            size(),
+            prop_oneof![
+                prop::sample::select(vec![
+                    "build-only/compiler",
+                    "build-only/shell",
+                    "base/shell",
+                    "script-only",
+                    "unsupported",
+                    "build-only/new-thing",
+                ])
+                .prop_map(str::to_string),
+                text(10),
+            ],
+            text(30),
+            location(),
+            prop::option::of(text(8)),
+        )
+            .prop_map(
+                |(kind, name, version, bytes_saved, rule, reason, location, wanted_by)| {
+                    DroppedItem {
+                        kind,
+                        name,
+                        version,
+                        bytes_saved,
+                        rule,
+                        reason,
+                        location,
+                        wanted_by,
+                    }
+                },
+            )
+    }
+
+    fn synthesized() -> impl Strategy<Value = SynthesizedItem> {
+        (
+            text(12),
+            size(),
+            hex(64),
+            hex(40),
+            text(20),
+            prop::option::of(text(8)),
+            location(),
+        )
+            .prop_map(
+                |(path, size_bytes, sha256, sha1, reason, replaces, location)| SynthesizedItem {
+                    path,
+                    size_bytes,
+                    sha256,
+                    sha1,
+                    reason,
+                    replaces,
+                    location,
+                },
+            )
+    }
+
+    fn finding() -> impl Strategy<Value = Finding> {
+        (
+            prop::sample::select(vec![Severity::Note, Severity::Warning, Severity::Error]),
+            text(10),
+            text(30),
+            prop::option::of(text(10)),
+            prop::option::of(text(10)),
+            location(),
+        )
+            .prop_map(|(severity, code, message, label, help, location)| Finding {
+                severity,
+                code,
+                message,
+                label,
+                help,
+                location,
+            })
+    }
+
+    pub fn report() -> impl Strategy<Value = Report> {
+        (
+            (text(120), any::<u64>(), text(6)),
+            prop::option::of((
+                text(10),
+                prop::option::of(text(6)),
+                size(),
+                size(),
+                location(),
+            )),
+            prop::option::of((
+                text(20),
+                size(),
+                size(),
+                prop::collection::vec((text(10), size(), size(), text(10)), 0..3),
+            )),
+            (
+                size(),
+                size(),
+                size(),
+                size(),
+                prop::collection::vec(text(6), 0..2),
+            ),
+            prop::collection::vec(kept(), 0..6),
+            prop::collection::vec(dropped(), 0..6),
+            prop::collection::vec(synthesized(), 0..3),
+            prop::collection::vec(finding(), 0..3),
+        )
+            .prop_map(
+                |(
+                    (dockerfile, epoch, version),
+                    base,
+                    image,
+                    (t1, t2, t3, t4, left),
+                    kept,
+                    dropped,
+                    synthesized,
+                    warnings,
+                )| {
+                    Report {
+                        schema_version: scratchify::report::SCHEMA_VERSION,
+                        tool: Tool {
+                            name: "scratchify".into(),
+                            version,
+                        },
+                        source_date_epoch: epoch,
+                        dockerfile: DockerfileSource {
+                            path: "Dockerfile".into(),
+                            text: dockerfile,
+                        },
+                        base: base.map(|(reference, release, size_bytes, packages, location)| {
+                            BaseImage {
+                                reference,
+                                release,
+                                size_bytes,
+                                packages,
+                                location,
+                            }
+                        }),
+                        image: image.map(|(digest, c, u, layers)| ImageSummary {
+                            digest,
+                            compressed_bytes: c,
+                            uncompressed_bytes: u,
+                            layers: layers
+                                .into_iter()
+                                .map(|(digest, c, u, content)| LayerSummary {
+                                    digest,
+                                    compressed_bytes: c,
+                                    uncompressed_bytes: u,
+                                    content,
+                                })
+                                .collect(),
+                        }),
+                        totals: Totals {
+                            docker_build_estimate_bytes: t1,
+                            minimal_bytes: t2,
+                            packages_before: t3,
+                            packages_after: t4,
+                            files_before: t1 / 7,
+                            files_after: t2 / 7,
+                            shells_left: left.clone(),
+                            package_managers_left: left,
+                            compilers_left: vec![],
+                        },
+                        kept,
+                        dropped,
+                        synthesized,
+                        warnings,
+                    }
+                },
+            )
+    }
+}
+
+proptest::proptest! {
+    #![proptest_config(proptest::test_runner::Config { cases: 96, ..Default::default() })]
+
+    /// Any report renders in every format without panicking, the JSON reads
+    /// back to the same report, and SARIF and the SBOMs stay schema-valid.
+    #[test]
+    fn any_report_renders_and_validates(r in arbitrary::report(), width in 0usize..200) {
+        let _ = report::render_human(&r, &report::HumanOptions { color: width % 2 == 0, width });
+        let _ = report::render_markdown(&r, &report::MarkdownOptions { link_base: Some("https://example.invalid/x".into()), max_rows: width % 5 });
+        let _ = report::render_html(&r);
+        let _ = report::explain_kept(&r, "a");
+        let _ = report::explain_dropped(&r, "a");
+        proptest::prop_assert_eq!(report::from_json(&report::to_json(&r)).ok(), Some(r.clone()));
+        for (format, validator, text) in [
+            ("sarif", sarif_schema(), report::render_sarif(&r)),
+            ("spdx", spdx_schema(), report::render_spdx(&r)),
+            ("cyclonedx", cyclonedx_schema(), report::render_cyclonedx(&r)),
+        ] {
+            let errs = errors(validator, &parse(&text));
+            proptest::prop_assert!(errs.is_empty(), "{} invalid: {:?}\n{}", format, errs, text);
+        }
+    }
+}

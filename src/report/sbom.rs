@@ -138,6 +138,13 @@ fn is_spdx_expression(s: &str) -> bool {
     !tokens.is_empty() && depth == 0 && !want_operand
 }
 
+/// A license string that can be written as an SPDX expression as it is:
+/// a valid expression without `LicenseRef-`/`DocumentRef-` references,
+/// which would need definitions this document does not have.
+fn usable_expression(s: &str) -> bool {
+    is_spdx_expression(s) && !s.contains("LicenseRef-") && !s.contains("DocumentRef-")
+}
+
 fn is_license_id(t: &str) -> bool {
     let t = t.strip_suffix('+').unwrap_or(t);
     !t.is_empty()
@@ -225,7 +232,10 @@ fn spdx_document(report: &Report) -> SpdxDocument {
         )),
     }];
     let mut files = Vec::new();
+    // Keyed by the original license string; ids are unique even when two
+    // strings reduce to the same id characters.
     let mut extracted: BTreeMap<String, SpdxExtractedLicense> = BTreeMap::new();
+    let mut license_ids = IdAllocator::default();
     let mut element_of_item: Vec<String> = Vec::with_capacity(report.kept.len());
     let mut relationships = vec![SpdxRelationship {
         spdx_element_id: "SPDXRef-DOCUMENT".to_string(),
@@ -256,20 +266,25 @@ fn spdx_document(report: &Report) -> SpdxDocument {
         let id = ids.allocate(format!("SPDXRef-{prefix}-{}", spdx_id_part(&item.id)));
         let license_declared = match item.license.as_deref() {
             None => "NOASSERTION".to_string(),
-            Some(l) if is_spdx_expression(l) => l.to_string(),
-            Some(l) => {
-                let license_id = format!("LicenseRef-{}", spdx_id_part(l));
-                extracted
-                    .entry(license_id.clone())
-                    .or_insert_with(|| SpdxExtractedLicense {
-                        license_id: license_id.clone(),
-                        name: l.to_string(),
-                        extracted_text: format!(
-                            "The package index names this license \"{l}\"; it is not an SPDX license expression."
-                        ),
-                    });
-                license_id
-            }
+            Some(l) if usable_expression(l) => l.to_string(),
+            Some(l) => match extracted.get(l) {
+                Some(known) => known.license_id.clone(),
+                None => {
+                    let license_id =
+                        license_ids.allocate(format!("LicenseRef-{}", spdx_id_part(l)));
+                    extracted.insert(
+                        l.to_string(),
+                        SpdxExtractedLicense {
+                            license_id: license_id.clone(),
+                            name: l.to_string(),
+                            extracted_text: format!(
+                                "The package index names this license \"{l}\"; it is not an SPDX license expression."
+                            ),
+                        },
+                    );
+                    license_id
+                }
+            },
         };
         let name = if item.kind == KeptKind::File {
             spdx_file_name(&item.name)
@@ -380,7 +395,11 @@ fn spdx_document(report: &Report) -> SpdxDocument {
         packages,
         files,
         relationships,
-        has_extracted_licensing_infos: extracted.into_values().collect(),
+        has_extracted_licensing_infos: {
+            let mut infos: Vec<_> = extracted.into_values().collect();
+            infos.sort_by(|a, b| a.license_id.cmp(&b.license_id));
+            infos
+        },
     }
 }
 
@@ -526,7 +545,7 @@ fn cyclonedx_bom(report: &Report) -> CdxBom {
         });
         let licenses = match item.license.as_deref() {
             None => None,
-            Some(l) if is_spdx_expression(l) => Some(vec![CdxLicenseChoice::Expression {
+            Some(l) if usable_expression(l) => Some(vec![CdxLicenseChoice::Expression {
                 expression: l.to_string(),
             }]),
             Some(l) => Some(vec![CdxLicenseChoice::License {
@@ -804,6 +823,8 @@ mod tests {
         ] {
             assert!(is_spdx_expression(ok), "{ok}");
         }
+        assert!(usable_expression("MIT OR Apache-2.0"));
+        assert!(!usable_expression("MIT OR LicenseRef-foo"));
         for bad in [
             "",
             "MIT AND",

@@ -22,9 +22,14 @@ pub fn format_bytes(n: u64) -> String {
     unreachable!("the loop returns at the last unit")
 }
 
+/// The last second RFC 3339 can write: 9999-12-31T23:59:59Z.
+const MAX_RFC3339_SECONDS: u64 = 253_402_300_799;
+
 /// `SOURCE_DATE_EPOCH` seconds as an RFC 3339 UTC timestamp,
-/// `1970-01-01T00:00:00Z` for 0.
+/// `1970-01-01T00:00:00Z` for 0. Times after the year 9999 (which RFC 3339
+/// cannot write) are clamped to its last second.
 pub fn rfc3339_utc(epoch_seconds: u64) -> String {
+    let epoch_seconds = epoch_seconds.min(MAX_RFC3339_SECONDS);
     let days = epoch_seconds / 86_400;
     let secs = epoch_seconds % 86_400;
     let (y, m, d) = civil_from_days(days);
@@ -118,5 +123,7 @@ mod tests {
         assert_eq!(rfc3339_utc(951_782_400), "2000-02-29T00:00:00Z");
         assert_eq!(rfc3339_utc(1_700_000_000), "2023-11-14T22:13:20Z");
         assert_eq!(rfc3339_utc(4_102_444_799), "2099-12-31T23:59:59Z");
+        assert_eq!(rfc3339_utc(253_402_300_799), "9999-12-31T23:59:59Z");
+        assert_eq!(rfc3339_utc(u64::MAX), "9999-12-31T23:59:59Z");
     }
 }
