@@ -17,6 +17,24 @@
 //!
 //! [`threshold`] evaluates `audit`'s `--fail-on-waste` and `--fail-on`, and
 //! [`explain_kept`] / [`explain_dropped`] answer `scratchify explain`.
+//!
+//! # Filling a report
+//!
+//! Start from [`Report::new`] and copy what the earlier stages recorded:
+//! - locations with [`Location::from_span`] (from the Dockerfile's
+//!   [`SourceFile`](crate::source::SourceFile) and a recorded span), and
+//!   diagnostics with `Finding::from(&SourceDiagnostic)`;
+//! - one [`KeptItem`] per store path and per COPY'd file, each with a unique
+//!   `id`; `chain` lists the ids from the nearest dependent up to the
+//!   requested item and `request` names the Dockerfile step at its end;
+//!   `depends_on` holds the closure edges; purls from [`Purl`];
+//! - one [`DroppedItem`] per dropped thing with a rule id from the catalogue
+//!   ([`rule_info`], listed in `SCHEMA.md`) and, for pruned dependencies,
+//!   `wanted_by`;
+//! - files need `sha1` (as well as `sha256`) to be SPDX files; without
+//!   any checksum they appear as SPDX packages of purpose FILE;
+//! - [`Totals`] from index sizes and the image; the renderers never add
+//!   them up themselves.
 
 mod explain;
 mod html;

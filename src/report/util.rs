@@ -12,14 +12,16 @@ pub fn format_bytes(n: u64) -> String {
     }
     let n = u128::from(n);
     let mut unit: u128 = 1000;
-    for (i, name) in UNITS.iter().enumerate() {
-        let tenths = (n * 10 + unit / 2) / unit;
-        if tenths < 10_000 || i + 1 == UNITS.len() {
-            return format!("{}.{} {name}", tenths / 10, tenths % 10);
-        }
+    let mut index = 0;
+    // Move up while the rounded value would print as 1000.0 or more; u64
+    // stops below 18.5 EB, so the last unit always fits.
+    let mut tenths = (n * 10 + unit / 2) / unit;
+    while tenths >= 10_000 && index + 1 < UNITS.len() {
         unit *= 1000;
+        index += 1;
+        tenths = (n * 10 + unit / 2) / unit;
     }
-    unreachable!("the loop returns at the last unit")
+    format!("{}.{} {}", tenths / 10, tenths % 10, UNITS[index])
 }
 
 /// The last second RFC 3339 can write: 9999-12-31T23:59:59Z.
