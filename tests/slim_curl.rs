@@ -524,3 +524,97 @@ fn results_are_deterministic() {
         .collect();
     assert!(names.len() > 10);
 }
+
+#[test]
+fn packages_kept_whole_keep_their_documentation() {
+    let mut roots = curl_roots();
+    roots.keep_whole_packages.insert("libsqlite3-0".into());
+    roots.keep_whole_packages.insert("curl".into());
+    let result = slim::slim(packages(), &roots, &reach_only()).unwrap();
+    for name in ["libsqlite3-0", "curl"] {
+        let pkg = packages().iter().find(|p| p.name == name).unwrap();
+        assert_eq!(result.kept_trees[name], pkg.tree, "{name} is not whole");
+        assert!(!result.dropped_files.iter().any(|f| f.package == name));
+    }
+    assert_eq!(
+        result
+            .kept_packages
+            .iter()
+            .find(|k| k.name == "libsqlite3-0")
+            .map(|k| &k.reason),
+        Some(&KeepReason::KeepWhole)
+    );
+}
+
+#[test]
+fn a_copyright_behind_a_doc_symlink_into_a_dropped_package_is_copied() {
+    // libgcc-s1's /usr/share/doc/libgcc-s1 is a symlink to gcc-12-base.
+    // Cut the dependency edge so that gcc-12-base goes: the licence must
+    // still reach the image, inside libgcc-s1's tree.
+    let pkgs: Vec<SlimPackage> = packages()
+        .iter()
+        .cloned()
+        .map(|mut p| {
+            if p.name == "libgcc-s1" {
+                p.depends.clear();
+            }
+            p
+        })
+        .collect();
+    let link = p("usr/share/doc/libgcc-s1");
+    assert!(matches!(
+        pkgs.iter()
+            .find(|p| p.name == "libgcc-s1")
+            .unwrap()
+            .tree
+            .entries[&link]
+            .kind,
+        EntryKind::Symlink { .. }
+    ));
+    let result = slim::slim(&pkgs, &curl_roots(), &reach_only()).unwrap();
+    assert!(!result.is_kept("gcc-12-base"));
+    let copy = result
+        .licence_copies
+        .iter()
+        .find(|c| c.package == "libgcc-s1")
+        .expect("licence copied");
+    assert_eq!(copy.from_package, "gcc-12-base");
+    assert_eq!(copy.path, p("usr/share/doc/libgcc-s1/copyright"));
+    let tree = &result.kept_trees["libgcc-s1"];
+    assert_eq!(tree.entries[&link].kind, EntryKind::Dir);
+    match &tree.entries[&copy.path].kind {
+        EntryKind::File {
+            source: scratchify::tree::FileSource::Disk(d),
+            size,
+        } => {
+            assert_eq!(
+                std::fs::canonicalize(d).unwrap(),
+                std::fs::canonicalize("/usr/share/doc/gcc-12-base/copyright").unwrap()
+            );
+            assert_eq!(*size, std::fs::metadata(d).unwrap().len());
+        }
+        other => panic!("{other:?}"),
+    }
+}
+
+#[test]
+fn an_image_file_over_a_package_file_keeps_nothing_of_the_package() {
+    // The image carries its own /etc/ssl/openssl.cnf (openssl ships one):
+    // keeping that path keeps the image's file, not the openssl package.
+    let mut roots = curl_roots();
+    roots
+        .image_files
+        .insert(p("etc/ssl"), TreeEntry::dir(0o755));
+    roots.image_files.insert(
+        p("etc/ssl/openssl.cnf"),
+        TreeEntry::bytes(b"# mine\n".to_vec(), 0o644),
+    );
+    roots.paths.push(p("etc/ssl/openssl.cnf"));
+    let result = slim::slim(packages(), &roots, &reach_only()).unwrap();
+    assert!(!result.is_kept("openssl"));
+    // Without the image file, the same kept path keeps openssl.
+    let mut roots = curl_roots();
+    roots.paths.push(p("etc/ssl/openssl.cnf"));
+    let result = slim::slim(packages(), &roots, &reach_only()).unwrap();
+    assert!(result.is_kept("openssl"));
+}

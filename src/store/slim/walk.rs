@@ -351,8 +351,17 @@ impl<'a> Walk<'a> {
 
     /// Mark every non-directory entry of `path` as needed: keep its package,
     /// override a rule drop when strong. Returns the owner whose content the
-    /// path has, if any entry was accepted.
+    /// path has, if any entry was accepted. An image file (a COPY over
+    /// `/etc/nginx/nginx.conf`) shadows package files of the same path: they
+    /// are not what the image holds there, so they keep nothing.
     fn mark(&mut self, path: &ImagePath, flags: u8) -> Option<Owner> {
+        if self
+            .view
+            .entry(Owner::Image, path)
+            .is_some_and(|e| !matches!(e.kind, EntryKind::Dir))
+        {
+            return Some(Owner::Image);
+        }
         let mut first = None;
         for owner in self.view.owners(path.as_str()).to_vec() {
             let Some(entry) = self.view.entry(owner, path) else {
