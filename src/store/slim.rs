@@ -29,7 +29,13 @@
 //!
 //! From a reached file the walk follows: every symlink on the way (each
 //! stays), hard links to their target, ELF `PT_INTERP`, ELF `DT_NEEDED`
-//! resolved the way glibc's loader searches (see [`view::search_dirs`]),
+//! resolved the way glibc's loader searches (`DT_RPATH` when there is no
+//! `DT_RUNPATH`, `LD_LIBRARY_PATH`, `DT_RUNPATH`, with `$ORIGIN`, `$LIB`
+//! and `$PLATFORM` expanded; the directories of `/etc/ld.so.conf` and
+//! `/etc/ld.so.conf.d/*.conf` found in the trees; then Debian's defaults
+//! `/lib/<triplet>`, `/usr/lib/<triplet>`, `/lib`, `/usr/lib`; skipping
+//! files of another ELF class or machine; `/lib` and `/usr/lib` are one
+//! directory under merged-usr, whichever half a package used),
 //! the interpreter of a `#!` script (`#!/usr/bin/env python3` reaches `env`
 //! and `python3` found in `PATH`), the dlopen edges of `slim.toml` (NSS
 //! modules, libgcc_s, the Python standard library, nginx modules, ...), and,
@@ -103,7 +109,7 @@ use crate::tree::{FileTree, ImagePath};
 pub mod elf;
 mod finish;
 mod rules;
-pub mod view;
+mod view;
 mod walk;
 
 pub use rules::{UNREACHABLE_PACKAGE, rule_ids, rule_reason};
