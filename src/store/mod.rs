@@ -1,2 +1,4 @@
 //! Package universes behind one trait: resolution, verification, download
 //! and unpacking of store paths.
+
+pub mod slim;
