@@ -3,7 +3,7 @@
 //! their flags, and shell-word expansion with ARG/ENV scoping across stages.
 //!
 //! - [`parse_nodes`] gives layer 1, BuildKit's parse tree ([`ParsedNodes`]),
-//!   and [`dump`] prints it in BuildKit's test-vector format;
+//!   and [`dump()`] prints it in BuildKit's test-vector format;
 //! - [`parse`] gives layer 2, the typed [`Dockerfile`] grouped into stages;
 //! - [`lex`] and [`scope`] hold layer 3 (expansion), applied afterwards.
 //!
