@@ -11,7 +11,8 @@ use std::path::{Path, PathBuf};
 use serde_json::Value;
 
 use scratchify::dockerfile::{
-    self, ArgNode, Instruction, Node, directives, flags, heredoc, instructions, json, line_parsers,
+    self, ArgNode, Instruction, Keyword, Node, directives, flags, heredoc, instructions, json,
+    line_parsers,
 };
 use scratchify::source::{SourceFile, Span};
 
@@ -405,6 +406,7 @@ fn ported_line_parser_cases() {
 fn synthetic_node(v: &Value) -> Node {
     Node {
         value: s(&v["value"]).to_string(),
+        keyword: Keyword::of(s(&v["value"])),
         value_span: Span::default(),
         original: s(&v["original"]).to_string(),
         flags: Vec::new(),

@@ -22,7 +22,7 @@ use super::flags::{FlagError, FlagKind, Flags, check_flags, suggest};
 use super::go_text::{quote, to_lower, to_upper};
 use super::heredoc::{chomp, parse_heredoc_word};
 use super::line_map::LineMap;
-use super::nodes::{Heredoc, Node, Warning};
+use super::nodes::{Heredoc, Keyword, Node, Warning};
 use super::run_flags::{NetworkMode, RunDevice, RunMount, SecurityMode};
 use crate::source::Span;
 
@@ -439,19 +439,20 @@ impl From<FlagError> for InstructionError {
 /// Convert one node (BuildKit's `ParseInstruction`).
 pub fn parse_instruction(node: &Node) -> Result<Instruction, InstructionError> {
     let mut warnings = Vec::new();
-    convert(node, &mut warnings)
+    convert(node.clone(), &mut warnings)
 }
 
-/// Convert one node, collecting warnings.
+/// Convert one node, collecting warnings. The node's strings are moved into
+/// the instruction.
 pub(crate) fn convert(
-    node: &Node,
+    node: Node,
     warnings: &mut Vec<Warning>,
 ) -> Result<Instruction, InstructionError> {
     Converter { node, warnings }.run()
 }
 
 struct Converter<'a> {
-    node: &'a Node,
+    node: Node,
     warnings: &'a mut Vec<Warning>,
 }
 
@@ -476,28 +477,31 @@ impl Converter<'_> {
         }
     }
 
-    fn source(&self) -> InstructionSource {
-        let n = self.node;
+    /// Where the instruction is; moves the keyword and map out of the node,
+    /// so it is called last.
+    fn source(&mut self) -> InstructionSource {
+        let n = &mut self.node;
         InstructionSource {
             keyword: Word {
-                text: n.value.clone(),
+                text: std::mem::take(&mut n.value),
                 span: n.value_span,
             },
             span: n.span,
             start_line: n.start_line,
             end_line: n.end_line,
-            line_map: n.line_map.clone(),
+            line_map: std::mem::take(&mut n.line_map),
         }
     }
 
     /// BuildKit's `nodeArgs`: argument values, with an ONBUILD trigger
-    /// flattened into its keyword and arguments.
-    fn args(node: &Node) -> Vec<Word> {
+    /// flattened into its keyword and arguments. Plain values are moved
+    /// out of the node (their ranges stay for [`Self::command`]).
+    fn take_args(node: &mut Node) -> Vec<Word> {
         let mut out = Vec::with_capacity(node.next.len());
-        for a in &node.next {
+        for a in &mut node.next {
             match a.children.as_slice() {
                 [] => out.push(Word {
-                    text: a.value.clone(),
+                    text: std::mem::take(&mut a.value),
                     span: a.span,
                 }),
                 [child] => {
@@ -505,7 +509,8 @@ impl Converter<'_> {
                         text: child.value.clone(),
                         span: child.value_span,
                     });
-                    out.extend(Self::args(child));
+                    let mut c = child.clone();
+                    out.extend(Self::take_args(&mut c));
                 }
                 _ => {}
             }
@@ -544,45 +549,45 @@ impl Converter<'_> {
     }
 
     /// The command of RUN/CMD/ENTRYPOINT/HEALTHCHECK from its arguments
-    /// (BuildKit's `handleJSONArgs`).
-    fn command(&self, args: &[Word]) -> CommandLine {
+    /// (BuildKit's `handleJSONArgs`); `first` is the index of `args[0]` in
+    /// the node's argument list.
+    fn command(&self, args: Vec<Word>, first: usize) -> CommandLine {
         if self.node.json {
-            return CommandLine::Exec {
-                args: args.to_vec(),
-            };
+            return CommandLine::Exec { args };
         }
-        let command = match args {
-            [] => ShellText {
+        let end = self.node.span.end;
+        let mut args = args;
+        let command = match args.len() {
+            0 => ShellText {
                 text: String::new(),
-                span: Span::new(self.node.span.end, self.node.span.end),
-                map: LineMap::starting_at(self.node.span.end),
+                span: Span::new(end, end),
+                map: LineMap::starting_at(end),
             },
-            [one] => {
-                // The shell text is one argument node; find its range in
-                // the joined text to slice the map.
-                let range = self
-                    .node
-                    .next
-                    .iter()
-                    .rev()
-                    .find(|a| a.span == one.span && a.value == one.text)
-                    .map(|a| a.text_range.clone());
+            1 => {
+                let one = args.pop().unwrap_or(Word {
+                    text: String::new(),
+                    span: Span::new(end, end),
+                });
+                let map = match self.node.next.get(first) {
+                    Some(a) if a.span == one.span => self
+                        .node
+                        .line_map
+                        .slice(a.text_range.start, a.text_range.end),
+                    _ => LineMap::contiguous(one.span.start, one.text.len()),
+                };
                 ShellText {
-                    text: one.text.clone(),
+                    text: one.text,
                     span: one.span,
-                    map: match range {
-                        Some(r) => self.node.line_map.slice(r.start, r.end),
-                        None => LineMap::contiguous(one.span.start, one.text.len()),
-                    },
+                    map,
                 }
             }
-            many => {
-                let text = many
+            _ => {
+                let text = args
                     .iter()
                     .map(|w| w.text.as_str())
                     .collect::<Vec<_>>()
                     .join(" ");
-                let span = many[0].span.join(many[many.len() - 1].span);
+                let span = args[0].span.join(args[args.len() - 1].span);
                 ShellText {
                     map: LineMap::contiguous(span.start, text.len()),
                     text,
@@ -594,76 +599,93 @@ impl Converter<'_> {
     }
 
     fn run(mut self) -> Result<Instruction, InstructionError> {
-        let node = self.node;
-        let args = Self::args(node);
-        let keyword = to_lower(&node.value);
-        Ok(match keyword.as_str() {
-            "env" => {
+        let keyword = self.node.keyword;
+        if keyword == Keyword::Unknown {
+            let upper = to_upper(&self.node.value);
+            let help = suggest(&upper, &INSTRUCTION_NAMES).map(|s| format!("did you mean {s}?"));
+            return Err(InstructionError {
+                message: format!("unknown instruction: {}", self.node.value),
+                span: self.node.value_span,
+                help,
+            });
+        }
+        if keyword == Keyword::Onbuild {
+            // The trigger node is needed whole, so its arguments are copied.
+            let args = Self::take_args(&mut self.node.clone());
+            return self.onbuild(&args);
+        }
+        let args = Self::take_args(&mut self.node);
+        use Keyword as K;
+        Ok(match keyword {
+            K::Env => {
                 self.flags(&[])?;
+                let pairs = self.key_values(args, "ENV")?;
                 Instruction::Env(EnvInstruction {
-                    pairs: self.key_values(&args, "ENV")?,
+                    pairs,
                     source: self.source(),
                 })
             }
-            "label" => {
+            K::Label => {
                 self.flags(&[])?;
+                let pairs = self.key_values(args, "LABEL")?;
                 Instruction::Label(LabelInstruction {
-                    pairs: self.key_values(&args, "LABEL")?,
+                    pairs,
                     source: self.source(),
                 })
             }
-            "maintainer" => {
-                let [m] = self.exactly_one(&args, "MAINTAINER")?;
+            K::Maintainer => {
+                let maintainer = self.exactly_one(args, "MAINTAINER")?;
                 self.flags(&[])?;
                 Instruction::Maintainer(MaintainerInstruction {
-                    maintainer: m,
+                    maintainer,
                     source: self.source(),
                 })
             }
-            "from" => self.from(&args)?,
-            "run" => self.run_instruction(&args)?,
-            "cmd" => {
+            K::From => self.from(args)?,
+            K::Run => self.run_instruction(args)?,
+            K::Cmd => {
                 self.flags(&[])?;
+                let command = self.command(args, 0);
                 Instruction::Cmd(CmdInstruction {
-                    command: self.command(&args),
+                    command,
                     source: self.source(),
                 })
             }
-            "entrypoint" => {
+            K::Entrypoint => {
                 self.flags(&[])?;
+                let command = self.command(args, 0);
                 Instruction::Entrypoint(EntrypointInstruction {
-                    command: self.command(&args),
+                    command,
                     source: self.source(),
                 })
             }
-            "copy" => self.copy(&args)?,
-            "add" => self.add(&args)?,
-            "onbuild" => self.onbuild(&args)?,
-            "workdir" => {
-                let [path] = self.exactly_one(&args, "WORKDIR")?;
+            K::Copy => self.copy(args)?,
+            K::Add => self.add(args)?,
+            K::Workdir => {
+                let path = self.exactly_one(args, "WORKDIR")?;
                 self.flags(&[])?;
                 Instruction::Workdir(WorkdirInstruction {
                     path,
                     source: self.source(),
                 })
             }
-            "user" => {
-                let [user] = self.exactly_one(&args, "USER")?;
+            K::User => {
+                let user = self.exactly_one(args, "USER")?;
                 self.flags(&[])?;
                 Instruction::User(UserInstruction {
                     user,
                     source: self.source(),
                 })
             }
-            "stopsignal" => {
-                let [signal] = self.exactly_one(&args, "STOPSIGNAL")?;
+            K::Stopsignal => {
+                let signal = self.exactly_one(args, "STOPSIGNAL")?;
                 self.warn_ignored_flags("STOPSIGNAL");
                 Instruction::StopSignal(StopSignalInstruction {
                     signal,
                     source: self.source(),
                 })
             }
-            "expose" => {
+            K::Expose => {
                 if args.is_empty() {
                     return Err(self.err("EXPOSE requires at least one argument"));
                 }
@@ -675,37 +697,37 @@ impl Converter<'_> {
                     source: self.source(),
                 })
             }
-            "volume" => {
+            K::Volume => {
                 if args.is_empty() {
                     return Err(self.err("VOLUME requires at least one argument"));
                 }
                 self.flags(&[])?;
                 let mut volumes = Vec::with_capacity(args.len());
-                for w in args {
+                for mut w in args {
                     let t = super::go_text::trim_space(&w.text);
                     if t.is_empty() {
                         return Err(
                             self.err_at(w.span, "VOLUME specified can not be an empty string")
                         );
                     }
-                    volumes.push(Word {
-                        text: t.to_string(),
-                        span: w.span,
-                    });
+                    if t.len() != w.text.len() {
+                        w.text = t.to_string();
+                    }
+                    volumes.push(w);
                 }
                 Instruction::Volume(VolumeInstruction {
                     volumes,
-                    json: node.json,
+                    json: self.node.json,
                     source: self.source(),
                 })
             }
-            "arg" => self.arg(&args)?,
-            "shell" => {
+            K::Arg => self.arg(args)?,
+            K::Shell => {
                 self.flags(&[])?;
                 if args.is_empty() {
                     return Err(self.err("SHELL requires at least one argument"));
                 }
-                if !node.json {
+                if !self.node.json {
                     return Err(self.not_json("SHELL"));
                 }
                 Instruction::Shell(ShellInstruction {
@@ -713,30 +735,22 @@ impl Converter<'_> {
                     source: self.source(),
                 })
             }
-            "healthcheck" => self.healthcheck(&args)?,
-            _ => {
-                let upper = to_upper(&node.value);
-                let help =
-                    suggest(&upper, &INSTRUCTION_NAMES).map(|s| format!("did you mean {s}?"));
-                return Err(InstructionError {
-                    message: format!("unknown instruction: {}", node.value),
-                    span: node.value_span,
-                    help,
-                });
-            }
+            K::Healthcheck => self.healthcheck(args)?,
+            // Handled above.
+            K::Onbuild | K::Unknown => return self.onbuild(&[]),
         })
     }
 
-    fn exactly_one(&self, args: &[Word], name: &str) -> Result<[Word; 1], InstructionError> {
-        match args {
-            [one] => Ok([one.clone()]),
+    fn exactly_one(&self, mut args: Vec<Word>, name: &str) -> Result<Word, InstructionError> {
+        match (args.pop(), args.is_empty()) {
+            (Some(one), true) => Ok(one),
             _ => Err(self.err(format!("{name} requires exactly one argument"))),
         }
     }
 
     /// BuildKit's `parseKvps`: the (key, value, separator) triples of ENV
     /// and LABEL.
-    fn key_values(&self, args: &[Word], name: &str) -> Result<Vec<KeyValue>, InstructionError> {
+    fn key_values(&self, args: Vec<Word>, name: &str) -> Result<Vec<KeyValue>, InstructionError> {
         if args.is_empty() {
             return Err(self.err(format!("{name} requires at least one argument")));
         }
@@ -744,14 +758,15 @@ impl Converter<'_> {
             return Err(self.err(format!("Bad input to {name}, too many arguments")));
         }
         let mut out = Vec::with_capacity(args.len() / 3);
-        for t in args.chunks_exact(3) {
-            if t[0].text.is_empty() {
-                return Err(self.err_at(t[0].span, format!("{name} names can not be blank")));
+        let mut it = args.into_iter();
+        while let (Some(key), Some(value), Some(sep)) = (it.next(), it.next(), it.next()) {
+            if key.text.is_empty() {
+                return Err(self.err_at(key.span, format!("{name} names can not be blank")));
             }
             out.push(KeyValue {
-                key: t[0].clone(),
-                value: t[1].clone(),
-                legacy: t[2].text.is_empty(),
+                key,
+                value,
+                legacy: sep.text.is_empty(),
             });
         }
         Ok(out)
@@ -778,8 +793,8 @@ impl Converter<'_> {
         e
     }
 
-    fn from(&self, args: &[Word]) -> Result<Instruction, InstructionError> {
-        let stage_name = match args {
+    fn from(&mut self, args: Vec<Word>) -> Result<Instruction, InstructionError> {
+        let stage_name = match args.as_slice() {
             [_, as_kw, name] if as_kw.text.eq_ignore_ascii_case("as") => {
                 let lower = to_lower(&name.text);
                 let valid = lower.bytes().next().is_some_and(|c| c.is_ascii_lowercase())
@@ -806,22 +821,25 @@ impl Converter<'_> {
             _ => return Err(self.err("FROM requires either one or three arguments")),
         };
         let flags = self.flags(&[("platform", S)])?;
+        let Some(image) = args.into_iter().next() else {
+            return Err(self.err("FROM requires either one or three arguments"));
+        };
         Ok(Instruction::From(FromInstruction {
-            image: args[0].clone(),
+            image,
             stage_name,
             platform: Self::string_flag(&flags, "platform"),
             source: self.source(),
         }))
     }
 
-    fn run_instruction(&mut self, args: &[Word]) -> Result<Instruction, InstructionError> {
+    fn run_instruction(&mut self, args: Vec<Word>) -> Result<Instruction, InstructionError> {
         let flags = self.flags(&[
             ("device", SS),
             ("mount", SS),
             ("network", S),
             ("security", S),
         ])?;
-        let command = self.command(args);
+        let command = self.command(args, 0);
         let map = &self.node.line_map;
         let mut devices = Vec::new();
         for u in flags.strings("device") {
@@ -846,7 +864,7 @@ impl Converter<'_> {
         };
         Ok(Instruction::Run(RunInstruction {
             command,
-            files: self.node.heredocs.clone(),
+            files: std::mem::take(&mut self.node.heredocs),
             mounts,
             network,
             network_mode,
@@ -903,7 +921,7 @@ impl Converter<'_> {
         Ok((sources, inline, dest.clone()))
     }
 
-    fn copy(&self, args: &[Word]) -> Result<Instruction, InstructionError> {
+    fn copy(&mut self, args: Vec<Word>) -> Result<Instruction, InstructionError> {
         if args.len() < 2 {
             return Err(self.err(
                 "COPY requires at least two arguments, but only one was provided. Destination could not be determined",
@@ -917,7 +935,7 @@ impl Converter<'_> {
             ("exclude", SS),
             ("parents", B),
         ])?;
-        let (sources, inline_sources, dest) = self.sources_and_dest(args, "COPY")?;
+        let (sources, inline_sources, dest) = self.sources_and_dest(&args, "COPY")?;
         Ok(Instruction::Copy(CopyInstruction {
             sources,
             inline_sources,
@@ -933,7 +951,7 @@ impl Converter<'_> {
         }))
     }
 
-    fn add(&self, args: &[Word]) -> Result<Instruction, InstructionError> {
+    fn add(&mut self, args: Vec<Word>) -> Result<Instruction, InstructionError> {
         if args.len() < 2 {
             return Err(self.err(
                 "ADD requires at least two arguments, but only one was provided. Destination could not be determined",
@@ -948,7 +966,7 @@ impl Converter<'_> {
             ("checksum", S),
             ("unpack", B),
         ])?;
-        let (sources, inline_sources, dest) = self.sources_and_dest(args, "ADD")?;
+        let (sources, inline_sources, dest) = self.sources_and_dest(&args, "ADD")?;
         Ok(Instruction::Add(AddInstruction {
             sources,
             inline_sources,
@@ -1005,7 +1023,7 @@ impl Converter<'_> {
             Some(c) => {
                 let mut with_heredocs = c.clone();
                 with_heredocs.heredocs = self.node.heredocs.clone();
-                match convert(&with_heredocs, self.warnings) {
+                match convert(with_heredocs, self.warnings) {
                     Ok(i) => Some(Box::new(i)),
                     Err(e) => {
                         self.warnings.push(Warning {
@@ -1030,13 +1048,13 @@ impl Converter<'_> {
         }))
     }
 
-    fn arg(&mut self, args: &[Word]) -> Result<Instruction, InstructionError> {
+    fn arg(&mut self, args: Vec<Word>) -> Result<Instruction, InstructionError> {
         if args.is_empty() {
             return Err(self.err("ARG requires at least one argument"));
         }
         self.warn_ignored_flags("ARG");
         let mut decls = Vec::with_capacity(args.len());
-        for w in args {
+        for w in &args {
             let decl = match w.text.find('=') {
                 Some(eq) => {
                     if eq == 0 {
@@ -1075,7 +1093,7 @@ impl Converter<'_> {
         }))
     }
 
-    fn healthcheck(&mut self, args: &[Word]) -> Result<Instruction, InstructionError> {
+    fn healthcheck(&mut self, args: Vec<Word>) -> Result<Instruction, InstructionError> {
         let Some(first) = args.first() else {
             return Err(self.err("HEALTHCHECK requires at least one argument"));
         };
@@ -1112,7 +1130,7 @@ impl Converter<'_> {
         if rest.is_empty() {
             return Err(self.err("Missing command after HEALTHCHECK CMD"));
         }
-        let command = self.command(rest);
+        let command = self.command(rest.to_vec(), 1);
         let duration = |name: &str| -> Result<Option<DurationFlag>, InstructionError> {
             let Some(w) = Self::string_flag(&flags, name) else {
                 return Ok(None);

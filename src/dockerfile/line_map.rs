@@ -24,10 +24,23 @@ pub struct Piece {
 /// Where the bytes of a joined line came from.
 ///
 /// Always holds at least one piece (possibly empty), so that even an empty
-/// text maps to a position in the source.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+/// text maps to a position in the source. The first piece is stored inline:
+/// most instructions are one line and need no allocation.
+#[derive(Clone, Debug, PartialEq, Eq)]
 pub struct LineMap {
-    pieces: Vec<Piece>,
+    first: Piece,
+    rest: Vec<Piece>,
+}
+
+impl Serialize for LineMap {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        use serde::ser::SerializeSeq;
+        let mut seq = s.serialize_seq(Some(1 + self.rest.len()))?;
+        for p in self.pieces() {
+            seq.serialize_element(p)?;
+        }
+        seq.end()
+    }
 }
 
 impl Default for LineMap {
@@ -39,37 +52,38 @@ impl Default for LineMap {
 impl LineMap {
     /// An empty map whose empty text sits at `original` in the source.
     pub fn starting_at(original: usize) -> Self {
-        LineMap {
-            pieces: vec![Piece {
-                joined: 0,
-                original,
-                len: 0,
-            }],
-        }
+        LineMap::contiguous(original, 0)
     }
 
     /// A map for a text that is one contiguous slice of the source.
     pub fn contiguous(original: usize, len: usize) -> Self {
         LineMap {
-            pieces: vec![Piece {
+            first: Piece {
                 joined: 0,
                 original,
                 len,
-            }],
+            },
+            rest: Vec::new(),
         }
+    }
+
+    fn last(&self) -> &Piece {
+        self.rest.last().unwrap_or(&self.first)
     }
 
     /// Length of the joined text.
     pub fn len(&self) -> usize {
-        self.pieces.last().map_or(0, |p| p.joined + p.len)
+        let p = self.last();
+        p.joined + p.len
     }
 
     pub fn is_empty(&self) -> bool {
         self.len() == 0
     }
 
-    pub fn pieces(&self) -> &[Piece] {
-        &self.pieces
+    /// The pieces, in order.
+    pub fn pieces(&self) -> impl Iterator<Item = &Piece> {
+        std::iter::once(&self.first).chain(self.rest.iter())
     }
 
     /// Append `len` bytes taken from `original` in the source.
@@ -78,31 +92,40 @@ impl LineMap {
             return;
         }
         let joined = self.len();
-        let single = self.pieces.len() == 1;
-        match self.pieces.last_mut() {
+        if self.rest.is_empty() && self.first.len == 0 {
             // Replace the placeholder of an empty map.
-            Some(last) if last.len == 0 && single => {
-                *last = Piece {
-                    joined,
-                    original,
-                    len,
-                };
-            }
-            // Extend the last piece when the new bytes follow it directly.
-            Some(last) if last.original + last.len == original => last.len += len,
-            _ => self.pieces.push(Piece {
+            self.first = Piece {
                 joined,
                 original,
                 len,
-            }),
+            };
+            return;
+        }
+        let last = self.rest.last_mut().unwrap_or(&mut self.first);
+        if last.original + last.len == original {
+            // The new bytes follow the last piece directly.
+            last.len += len;
+        } else {
+            self.rest.push(Piece {
+                joined,
+                original,
+                len,
+            });
+        }
+    }
+
+    /// The last piece whose start satisfies `starts_before`.
+    fn piece_where(&self, starts_before: impl Fn(&Piece) -> bool) -> &Piece {
+        match self.rest.partition_point(starts_before) {
+            0 => &self.first,
+            i => &self.rest[i - 1],
         }
     }
 
     /// The source offset of the byte at `offset` in the joined text.
     /// At a boundary between pieces, the start of the later piece.
     pub fn original_start(&self, offset: usize) -> usize {
-        let i = self.pieces.partition_point(|p| p.joined <= offset);
-        let p = &self.pieces[i.saturating_sub(1)];
+        let p = self.piece_where(|p| p.joined <= offset);
         p.original + offset.saturating_sub(p.joined).min(p.len)
     }
 
@@ -110,10 +133,9 @@ impl LineMap {
     /// text. At a boundary between pieces, the end of the earlier piece.
     pub fn original_end(&self, end: usize) -> usize {
         if end == 0 {
-            return self.pieces[0].original;
+            return self.first.original;
         }
-        let i = self.pieces.partition_point(|p| p.joined < end);
-        let p = &self.pieces[i.saturating_sub(1)];
+        let p = self.piece_where(|p| p.joined < end);
         p.original + end.saturating_sub(p.joined).min(p.len)
     }
 
@@ -132,7 +154,7 @@ impl LineMap {
     pub fn slice(&self, start: usize, end: usize) -> LineMap {
         let end = end.min(self.len());
         let mut out = LineMap::starting_at(self.original_start(start));
-        for p in &self.pieces {
+        for p in self.pieces() {
             let lo = p.joined.max(start);
             let hi = (p.joined + p.len).min(end);
             if lo < hi {

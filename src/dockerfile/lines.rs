@@ -19,7 +19,7 @@
 //! Inputs over [`MAX_SOURCE_BYTES`] are refused before any work is done.
 
 use super::directives::{Directive, DirectiveParser};
-use super::go_text::{is_ascii_blank, is_space, to_lower, trim_space};
+use super::go_text::{is_ascii_blank, is_space, trim_space};
 use super::heredoc::heredocs_from_line;
 use super::line_map::LineMap;
 use super::line_parsers::{
@@ -27,7 +27,7 @@ use super::line_parsers::{
     parse_maybe_json_to_list, parse_name_or_name_val, parse_name_val, parse_string,
     parse_strings_whitespace_delimited,
 };
-use super::nodes::{ArgNode, Heredoc, Node, ParsedNodes, Warning};
+use super::nodes::{ArgNode, Heredoc, Keyword, Node, ParsedNodes, Warning};
 use crate::source::{SourceDiagnostic, SourceFile, Span};
 
 /// The largest Dockerfile accepted (16 MiB); BuildKit's own frontend reads
@@ -244,9 +244,12 @@ pub fn parse_nodes(src: &SourceFile) -> Result<ParsedNodes, SourceDiagnostic> {
                 SourceDiagnostic::error(src, instr_span(last_end), "dockerfile::syntax", m)
                     .with_label("in this instruction")
             })?;
+        let needs_heredocs = can_contain_heredoc(&node) && joined.contains("<<");
+        node.original = joined;
+        node.line_map = map;
 
-        if can_contain_heredoc(&node) && joined.contains("<<") {
-            let docs = heredocs_from_line(&joined).map_err(|m| {
+        if needs_heredocs {
+            let docs = heredocs_from_line(&node.original).map_err(|m| {
                 SourceDiagnostic::error(src, instr_span(last_end), "dockerfile::heredoc", m)
             })?;
             for doc in docs {
@@ -331,16 +334,17 @@ pub fn parse_nodes(src: &SourceFile) -> Result<ParsedNodes, SourceDiagnostic> {
 /// also as the trigger of an ONBUILD.
 fn can_contain_heredoc(node: &Node) -> bool {
     let mut n = node;
-    if node.keyword() == "onbuild"
+    if node.keyword == Keyword::Onbuild
         && let Some(child) = node.next.first().and_then(|a| a.children.first())
     {
         n = child;
     }
-    matches!(n.keyword().as_str(), "run" | "copy" | "add") && !n.json
+    matches!(n.keyword, Keyword::Run | Keyword::Copy | Keyword::Add) && !n.json
 }
 
 /// BuildKit's `newNodeFromLine`: split the keyword and flags off a joined
-/// line and run the instruction's line parser on the rest.
+/// line and run the instruction's line parser on the rest. The node's
+/// `original` and `line_map` are left empty for the caller to move in.
 pub(crate) fn new_node_from_line(
     line: &str,
     map: &LineMap,
@@ -378,17 +382,18 @@ pub(crate) fn new_node_from_line(
         base: args_start,
         escape,
     };
-    let keyword = to_lower(cmd);
-    let (next, json): Parsed = match keyword.as_str() {
-        "add" | "copy" | "volume" => parse_maybe_json_to_list(args, &a)?,
-        "arg" => parse_name_or_name_val(args, &a),
-        "cmd" | "entrypoint" | "run" | "shell" => parse_maybe_json(args, &a)?,
-        "env" => parse_name_val(args, "ENV", &a)?,
-        "label" => parse_name_val(args, "LABEL", &a)?,
-        "expose" | "from" => parse_strings_whitespace_delimited(args, &a),
-        "healthcheck" => parse_health_config(args, &a)?,
-        "maintainer" | "stopsignal" | "user" | "workdir" => parse_string(args, &a),
-        "onbuild" => {
+    let keyword = Keyword::of(cmd);
+    use Keyword as K;
+    let (next, json): Parsed = match keyword {
+        K::Add | K::Copy | K::Volume => parse_maybe_json_to_list(args, &a)?,
+        K::Arg => parse_name_or_name_val(args, &a),
+        K::Cmd | K::Entrypoint | K::Run | K::Shell => parse_maybe_json(args, &a)?,
+        K::Env => parse_name_val(args, "ENV", &a)?,
+        K::Label => parse_name_val(args, "LABEL", &a)?,
+        K::Expose | K::From => parse_strings_whitespace_delimited(args, &a),
+        K::Healthcheck => parse_health_config(args, &a)?,
+        K::Maintainer | K::Stopsignal | K::User | K::Workdir => parse_string(args, &a),
+        K::Onbuild => {
             if args.is_empty() {
                 (Vec::new(), false)
             } else {
@@ -398,7 +403,9 @@ pub(crate) fn new_node_from_line(
                     ));
                 }
                 let sub_map = map.slice(args_start, args_start + args.len());
-                let child = new_node_from_line(args, &sub_map, escape, Vec::new(), depth + 1)?;
+                let mut child = new_node_from_line(args, &sub_map, escape, Vec::new(), depth + 1)?;
+                child.original = args.to_string();
+                child.line_map = sub_map;
                 let at = map.span(args_start, args_start);
                 (
                     vec![ArgNode {
@@ -413,7 +420,7 @@ pub(crate) fn new_node_from_line(
         }
         // BuildKit keeps unknown instructions with one empty argument; the
         // typed layer rejects them.
-        _ => (
+        K::Unknown => (
             vec![ArgNode {
                 value: String::new(),
                 span: map.span(args_start, args_start),
@@ -425,8 +432,9 @@ pub(crate) fn new_node_from_line(
     };
     Ok(Node {
         value: cmd.to_string(),
+        keyword,
         value_span: map.span(t_start, t_start + cmd.len()),
-        original: line.to_string(),
+        original: String::new(),
         flags,
         next,
         heredocs: Vec::new(),
@@ -435,7 +443,7 @@ pub(crate) fn new_node_from_line(
         start_line: 0,
         end_line: 0,
         span: map.span(t_start, t_start + trimmed.len()),
-        line_map: map.clone(),
+        line_map: LineMap::default(),
     })
 }
 

@@ -3,13 +3,38 @@
 //! their flags, and shell-word expansion with ARG/ENV scoping across stages.
 //!
 //! - [`parse_nodes`] gives layer 1, BuildKit's parse tree ([`ParsedNodes`]),
-//!   and [`dump`] prints it in BuildKit's test-vector format;
+//!   and [`dump()`] prints it in BuildKit's test-vector format;
 //! - [`parse`] gives layer 2, the typed [`Dockerfile`] grouped into stages;
 //! - [`lex`] and [`scope`] hold layer 3 (expansion), applied afterwards.
 //!
 //! Every value carries its byte [`Span`](crate::source::Span) in the
 //! original text, and every instruction a [`LineMap`] from its joined text
 //! back to the source.
+//!
+//! # Where this differs from BuildKit, on purpose
+//!
+//! BuildKit's behaviour is reproduced as its test vectors pin it down; these
+//! are the places where it is not, each for inputs no real Dockerfile has:
+//!
+//! - The input must be UTF-8 and at most [`MAX_SOURCE_BYTES`]; lines are
+//!   limited to [`MAX_LINE_BYTES`] as in BuildKit.
+//! - Go scans flags and the HEALTHCHECK type word byte by byte (mis-decoding
+//!   non-ASCII characters there); they are scanned by character here.
+//! - `ONBUILD` may nest at most [`lines::MAX_ONBUILD_NESTING`] levels in the
+//!   parse tree and `${...}` at most 256 levels inside heredoc openers, so
+//!   recursion stays bounded (BuildKit's typed layer rejects nested ONBUILD
+//!   anyway).
+//! - Flags BuildKit silently ignores (on STOPSIGNAL, ARG and
+//!   `HEALTHCHECK NONE`) are kept ignored but reported as warnings, as is an
+//!   ONBUILD trigger that will fail in a child image and a repeated stage
+//!   name.
+//! - `RUN --mount` values are checked at parse time wherever `${}`
+//!   expansion cannot change them (BuildKit checks them after expansion,
+//!   at build time); the rest is checked by [`RunMount::resolve`].
+//! - A Dockerfile without any FROM is an error here (BuildKit fails later,
+//!   when building).
+//! - Quoting for the dump uses Unicode 16 tables for "printable"; Go's may
+//!   be a version older.
 
 // Errors are `SourceDiagnostic`s, the crate-wide diagnostic type; they are
 // large but only built once, on the failure path.
@@ -45,7 +70,7 @@ pub use instructions::{
 };
 pub use line_map::LineMap;
 pub use lines::{MAX_LINE_BYTES, MAX_SOURCE_BYTES, parse_nodes};
-pub use nodes::{ArgNode, Heredoc, Node, NodeFlag, ParsedNodes, Warning};
+pub use nodes::{ArgNode, Heredoc, Keyword, Node, NodeFlag, ParsedNodes, Warning};
 pub use run_flags::{
     CacheSharing, Mount, MountField, MountType, NetworkMode, RunDevice, RunMount, SecurityMode,
 };

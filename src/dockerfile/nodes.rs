@@ -33,11 +33,107 @@ pub struct ParsedNodes {
 
 pub use super::directives::Directive;
 
+/// The instruction keywords BuildKit knows, matched case-insensitively.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Keyword {
+    Add,
+    Arg,
+    Cmd,
+    Copy,
+    Entrypoint,
+    Env,
+    Expose,
+    From,
+    Healthcheck,
+    Label,
+    Maintainer,
+    Onbuild,
+    Run,
+    Shell,
+    Stopsignal,
+    User,
+    Volume,
+    Workdir,
+    /// Any other word (an error in the typed layer).
+    Unknown,
+}
+
+impl Keyword {
+    /// The keyword a word names, by Go's `strings.ToLower` (so the Kelvin
+    /// sign counts as `k`, as in BuildKit).
+    pub fn of(word: &str) -> Keyword {
+        if !word.is_ascii() {
+            return Self::of_lower(&super::go_text::to_lower(word));
+        }
+        let mut buf = [0u8; 11];
+        let Some(dst) = buf.get_mut(..word.len()) else {
+            return Keyword::Unknown;
+        };
+        for (d, c) in dst.iter_mut().zip(word.bytes()) {
+            *d = c.to_ascii_lowercase();
+        }
+        Self::of_lower(std::str::from_utf8(dst).unwrap_or(""))
+    }
+
+    /// The instruction name in upper case (`INSTRUCTION` for an unknown
+    /// one).
+    pub fn name(self) -> &'static str {
+        match self {
+            Keyword::Add => "ADD",
+            Keyword::Arg => "ARG",
+            Keyword::Cmd => "CMD",
+            Keyword::Copy => "COPY",
+            Keyword::Entrypoint => "ENTRYPOINT",
+            Keyword::Env => "ENV",
+            Keyword::Expose => "EXPOSE",
+            Keyword::From => "FROM",
+            Keyword::Healthcheck => "HEALTHCHECK",
+            Keyword::Label => "LABEL",
+            Keyword::Maintainer => "MAINTAINER",
+            Keyword::Onbuild => "ONBUILD",
+            Keyword::Run => "RUN",
+            Keyword::Shell => "SHELL",
+            Keyword::Stopsignal => "STOPSIGNAL",
+            Keyword::User => "USER",
+            Keyword::Volume => "VOLUME",
+            Keyword::Workdir => "WORKDIR",
+            Keyword::Unknown => "INSTRUCTION",
+        }
+    }
+
+    fn of_lower(s: &str) -> Keyword {
+        match s {
+            "add" => Keyword::Add,
+            "arg" => Keyword::Arg,
+            "cmd" => Keyword::Cmd,
+            "copy" => Keyword::Copy,
+            "entrypoint" => Keyword::Entrypoint,
+            "env" => Keyword::Env,
+            "expose" => Keyword::Expose,
+            "from" => Keyword::From,
+            "healthcheck" => Keyword::Healthcheck,
+            "label" => Keyword::Label,
+            "maintainer" => Keyword::Maintainer,
+            "onbuild" => Keyword::Onbuild,
+            "run" => Keyword::Run,
+            "shell" => Keyword::Shell,
+            "stopsignal" => Keyword::Stopsignal,
+            "user" => Keyword::User,
+            "volume" => Keyword::Volume,
+            "workdir" => Keyword::Workdir,
+            _ => Keyword::Unknown,
+        }
+    }
+}
+
 /// One instruction.
 #[derive(Clone, Debug, Serialize)]
 pub struct Node {
     /// The keyword as written (`RUN`, `run`, ...); unknown keywords are kept.
     pub value: String,
+    /// Which instruction `value` names.
+    pub keyword: Keyword,
     pub value_span: Span,
     /// The instruction text with continuation lines joined, as BuildKit
     /// passes it on (`Original`).
@@ -142,12 +238,5 @@ impl Warning {
             Some(h) => d.with_help(h.clone()),
             None => d,
         }
-    }
-}
-
-impl Node {
-    /// The keyword in lower case, as BuildKit dispatches on it.
-    pub fn keyword(&self) -> String {
-        super::go_text::to_lower(&self.value)
     }
 }

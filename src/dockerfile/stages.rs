@@ -70,10 +70,12 @@ pub fn from_nodes(src: &SourceFile, nodes: ParsedNodes) -> Result<Dockerfile, So
     let mut warnings = nodes.warnings;
     let mut global_args = Vec::new();
     let mut stages: Vec<Stage> = Vec::new();
-    for node in &nodes.children {
+    for node in nodes.children {
+        let node_span = node.span;
+        let keyword = node.keyword;
         let instruction = convert(node, &mut warnings).map_err(|e| {
             let d = SourceDiagnostic::error(src, e.span, "dockerfile::instruction", e.message)
-                .with_label(format!("in this {}", super::go_text::to_upper(&node.value)));
+                .with_label(format!("in this {}", keyword.name()));
             match e.help {
                 Some(h) => d.with_help(h),
                 None => d,
@@ -109,7 +111,7 @@ pub fn from_nodes(src: &SourceFile, nodes: ParsedNodes) -> Result<Dockerfile, So
                 let Some(stage) = stages.last_mut() else {
                     return Err(SourceDiagnostic::error(
                         src,
-                        node.span,
+                        node_span,
                         "dockerfile::no-stage",
                         "no build stage in current context",
                     )
