@@ -152,6 +152,9 @@ pub enum RequestOrigin {
     BaseRuntime { image: String },
     /// A line of a requirements file read by `pip install -r`.
     Requirements { file: String, line: usize },
+    /// Needed by something the image keeps (an entrypoint's interpreter, the
+    /// interpreter of pip-installed packages) though nothing installed it.
+    Implied { reason: String },
 }
 
 /// A file-level operation the final image keeps.
@@ -205,8 +208,26 @@ pub enum FileOpKind {
     Touch {
         path: String,
     },
+    /// `rm`: the path may hold shell patterns (`/etc/nginx/sites-enabled/*`).
     Remove {
         path: String,
+        recursive: bool,
+    },
+    /// `cp` inside the image.
+    CopyInImage {
+        sources: Vec<String>,
+        dest: String,
+        recursive: bool,
+    },
+    /// `mv` inside the image.
+    Move {
+        sources: Vec<String>,
+        dest: String,
+    },
+    /// `ln` without `-s`.
+    Hardlink {
+        link: String,
+        target: String,
     },
 }
 
@@ -328,4 +349,55 @@ pub enum DroppedKind {
     BaseContent { name: String },
     /// A step scratchify cannot interpret, dropped on `--allow-unsupported`.
     Unsupported { command: String },
+}
+
+/// The role a stage plays for the final image.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum StageRole {
+    /// The stage the image is built from (the last one, or `--target`).
+    Final,
+    /// A stage the final stage is built `FROM` (its effects carry over).
+    Ancestor,
+    /// A stage that only feeds `COPY --from`: build-only.
+    Build,
+    /// A stage nothing uses.
+    Unused,
+}
+
+#[derive(Clone, Debug, Serialize)]
+pub struct StageSummary {
+    pub index: usize,
+    pub name: Option<String>,
+    /// The FROM reference after expansion.
+    pub base: String,
+    pub role: StageRole,
+    pub provenance: Provenance,
+}
+
+/// An informational remark (an assumption the plan made), shown in the
+/// human output and the report.
+#[derive(Clone, Debug, Serialize)]
+pub struct Note {
+    pub message: String,
+    pub provenance: Provenance,
+}
+
+/// The plan for one image.
+#[derive(Clone, Debug, Serialize)]
+pub struct Plan {
+    /// The Dockerfile's name as given.
+    pub dockerfile: String,
+    pub stages: Vec<StageSummary>,
+    pub final_stage: usize,
+    /// The distribution the final image's packages come from (None for
+    /// `scratch`-based images).
+    pub base: Option<BaseImage>,
+    /// Packages the image keeps, in request order.
+    pub packages: Vec<PackageRequest>,
+    pub files: Vec<FileOp>,
+    pub accounts: Vec<Account>,
+    pub config: ImageConfig,
+    pub dropped: Vec<Dropped>,
+    pub notes: Vec<Note>,
 }

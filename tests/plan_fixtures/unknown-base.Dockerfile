@@ -1,0 +1,2 @@
+FROM mycorp/runtime:2
+RUN echo hi
