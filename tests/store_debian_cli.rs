@@ -24,12 +24,25 @@ fn fixture() -> Repo {
     repo
 }
 
-fn resolve(repo_url: &str, repo: &Repo, cache: &std::path::Path, extra: &[&str]) -> std::process::Output {
+fn resolve(
+    repo_url: &str,
+    repo: &Repo,
+    cache: &std::path::Path,
+    extra: &[&str],
+) -> std::process::Output {
     Command::cargo_bin("scratchify")
         .unwrap()
         .env("SCRATCHIFY_CACHE_DIR", cache)
         .env_remove("SCRATCHIFY_DEBIAN_MIRROR")
-        .args(["resolve", "--store", "debian", "--release", "bookworm", "--mirror", repo_url])
+        .args([
+            "resolve",
+            "--store",
+            "debian",
+            "--release",
+            "bookworm",
+            "--mirror",
+            repo_url,
+        ])
         .arg("--keyring")
         .arg(&repo.keyring)
         .args(extra)
@@ -43,7 +56,11 @@ fn prints_the_closure_and_the_pruned() {
     let server = Server::serve(&repo.root());
     let cache = tempfile::tempdir().unwrap();
     let out = resolve(&server.url, &repo, cache.path(), &["daemon", "tool"]);
-    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     let stdout = String::from_utf8(out.stdout).unwrap();
     // Installed-Size is in KiB (the fixture's default is 1).
     let lines: Vec<&str> = stdout.lines().collect();
@@ -57,15 +74,25 @@ fn prints_the_closure_and_the_pruned() {
     );
     let stderr = String::from_utf8(out.stderr).unwrap();
     assert!(
-        stderr.lines().any(|l| l == "pruned debconf (wanted by daemon)"),
+        stderr
+            .lines()
+            .any(|l| l == "pruned debconf (wanted by daemon)"),
         "{stderr}"
     );
 
     // --no-prune keeps it, over file: this time.
-    let out = resolve(&repo.file_url(), &repo, cache.path(), &["--no-prune", "daemon"]);
+    let out = resolve(
+        &repo.file_url(),
+        &repo,
+        cache.path(),
+        &["--no-prune", "daemon"],
+    );
     assert!(out.status.success());
     let stdout = String::from_utf8(out.stdout).unwrap();
-    let names: Vec<&str> = stdout.lines().map(|l| l.split(' ').next().unwrap()).collect();
+    let names: Vec<&str> = stdout
+        .lines()
+        .map(|l| l.split(' ').next().unwrap())
+        .collect();
     assert_eq!(names, ["daemon", "debconf", "libd"]);
     assert!(!String::from_utf8(out.stderr).unwrap().contains("pruned"));
 }

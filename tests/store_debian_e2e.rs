@@ -11,8 +11,8 @@ use std::collections::{BTreeMap, BTreeSet};
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
-use scratchify::store::debian::{DebianConfig, DebianStore};
 use scratchify::store::debian::deb822::{Syntax, paragraphs};
+use scratchify::store::debian::{DebianConfig, DebianStore};
 use scratchify::store::{Cache, PackageRequest, ResolveOptions, Store};
 use scratchify::tree::{EntryKind, ImagePath};
 
@@ -29,7 +29,10 @@ const PACKAGES: [&str; 6] = [
 fn apt(dir: &Path) -> Command {
     let mut c = Command::new("apt-get");
     c.arg("-q")
-        .arg(format!("-oDir::State::Lists={}", dir.join("lists").display()))
+        .arg(format!(
+            "-oDir::State::Lists={}",
+            dir.join("lists").display()
+        ))
         .arg(format!("-oDir::Cache={}", dir.join("cache").display()))
         .arg("-oDir::State::status=/dev/null")
         .arg("-oDebug::NoLocking=true")
@@ -42,7 +45,10 @@ fn apt_update(dir: &Path) {
     for d in ["lists/partial", "cache/archives/partial"] {
         std::fs::create_dir_all(dir.join(d)).unwrap();
     }
-    let out = apt(dir).arg("update").output().expect("running apt-get update");
+    let out = apt(dir)
+        .arg("update")
+        .output()
+        .expect("running apt-get update");
     assert!(
         out.status.success(),
         "apt-get update failed:\n{}",
@@ -127,20 +133,33 @@ fn closures_match_apt_on_bookworm() {
         apt_update(&dir);
         let s = store(true);
         let probe = s
-            .resolve(&[PackageRequest::new("tzdata", "e2e")], &ResolveOptions { prune: false })
+            .resolve(
+                &[PackageRequest::new("tzdata", "e2e")],
+                &ResolveOptions { prune: false },
+            )
             .unwrap();
         let apt_dates = apt_release_dates(&dir);
         let mismatched: Vec<String> = probe
             .indices
             .iter()
             .filter(|i| apt_dates.get(&i.suite) != Some(&i.date))
-            .map(|i| format!("{}: ours {} apt {:?}", i.suite, i.date, apt_dates.get(&i.suite)))
+            .map(|i| {
+                format!(
+                    "{}: ours {} apt {:?}",
+                    i.suite,
+                    i.date,
+                    apt_dates.get(&i.suite)
+                )
+            })
             .collect();
         if mismatched.is_empty() {
             break s;
         }
         attempt += 1;
-        assert!(attempt < 3, "apt and scratchify saw different Releases: {mismatched:?}");
+        assert!(
+            attempt < 3,
+            "apt and scratchify saw different Releases: {mismatched:?}"
+        );
     };
     let mut failures = Vec::new();
     for pkg in PACKAGES {
@@ -165,12 +184,19 @@ fn closures_match_apt_on_bookworm() {
         let kept: BTreeSet<&str> = pruned.paths.iter().map(|p| p.name.as_str()).collect();
         let reported: BTreeSet<&str> = pruned.pruned.iter().map(|p| p.name.as_str()).collect();
         let all: BTreeSet<&str> = full.paths.iter().map(|p| p.name.as_str()).collect();
-        if !kept.is_disjoint(&reported) || kept.union(&reported).copied().collect::<BTreeSet<_>>() != all {
-            failures.push(format!("{pkg}: kept {kept:?} + pruned {reported:?} != {all:?}"));
+        if !kept.is_disjoint(&reported)
+            || kept.union(&reported).copied().collect::<BTreeSet<_>>() != all
+        {
+            failures.push(format!(
+                "{pkg}: kept {kept:?} + pruned {reported:?} != {all:?}"
+            ));
         }
         for p in &pruned.pruned {
             if !all.contains(p.wanted_by.as_str()) && p.wanted_by != "e2e" {
-                failures.push(format!("{pkg}: {} wanted by unknown {}", p.name, p.wanted_by));
+                failures.push(format!(
+                    "{pkg}: {} wanted by unknown {}",
+                    p.name, p.wanted_by
+                ));
             }
         }
         // Why-chains of kept members end at the request.
@@ -188,16 +214,19 @@ fn closures_match_apt_on_bookworm() {
 fn nginx_closure_unpacks() {
     let s = store(false);
     let c = s
-        .resolve(&[PackageRequest::new("nginx", "e2e")], &ResolveOptions::default())
+        .resolve(
+            &[PackageRequest::new("nginx", "e2e")],
+            &ResolveOptions::default(),
+        )
         .unwrap();
     s.fetch(&c.paths).unwrap();
     let mut files = BTreeMap::new();
     for p in &c.paths {
         let u = s.unpack(p).unwrap();
         assert!(
-            u.files
-                .entries
-                .contains_key(&ImagePath::new(&format!("var/lib/dpkg/status.d/{}", p.name)).unwrap()),
+            u.files.entries.contains_key(
+                &ImagePath::new(&format!("var/lib/dpkg/status.d/{}", p.name)).unwrap()
+            ),
             "{} has no status entry",
             p.name
         );
@@ -213,6 +242,10 @@ fn nginx_closure_unpacks() {
         files.get("usr/lib64/ld-linux-x86-64.so.2"),
         Some(EntryKind::Symlink { .. })
     ));
-    assert!(!files.keys().any(|k| k.starts_with("lib/") || k.starts_with("bin/")));
+    assert!(
+        !files
+            .keys()
+            .any(|k| k.starts_with("lib/") || k.starts_with("bin/"))
+    );
     assert!(is_file("etc/nginx/nginx.conf"));
 }

@@ -235,9 +235,15 @@ fn virtual_packages() {
 fn cycles_terminate_with_why_chains() {
     let c = resolve(&["cyc-a"], false).unwrap();
     assert_eq!(names(&c), ["cyc-a", "cyc-b", "cyc-c"]);
-    let chain: Vec<&str> = c.why_chain("cyc-c").iter().map(|p| p.name.as_str()).collect();
+    let chain: Vec<&str> = c
+        .why_chain("cyc-c")
+        .iter()
+        .map(|p| p.name.as_str())
+        .collect();
     assert_eq!(chain, ["cyc-c", "cyc-b", "cyc-a"]);
-    assert!(matches!(&c.get("cyc-a").unwrap().why, Why::Requested { origin, .. } if origin == "test"));
+    assert!(
+        matches!(&c.get("cyc-a").unwrap().why, Why::Requested { origin, .. } if origin == "test")
+    );
 }
 
 #[test]
@@ -311,7 +317,14 @@ fn pruning_script_only_packages() {
     let full = resolve(&["daemon"], false).unwrap();
     assert_eq!(
         names(&full),
-        ["adduser", "daemon", "debconf", "libd", "passwd", "perl-base"]
+        [
+            "adduser",
+            "daemon",
+            "debconf",
+            "libd",
+            "passwd",
+            "perl-base"
+        ]
     );
     let c = resolve(&["daemon"], true).unwrap();
     assert_eq!(names(&c), ["daemon", "libd"]);
@@ -374,7 +387,9 @@ fn conflicts_steer_alternatives() {
 #[test]
 fn errors_name_the_chain() {
     match resolve(&["nope"], false) {
-        Err(StoreError::NoSuchPackage { name, wanted_by, .. }) => {
+        Err(StoreError::NoSuchPackage {
+            name, wanted_by, ..
+        }) => {
             assert_eq!((name.as_str(), wanted_by.as_str()), ("nope", "test"));
         }
         other => panic!("{other:?}"),
@@ -412,7 +427,11 @@ fn closure_members_carry_store_paths() {
         assert_eq!(p.repository, u.server.url);
     }
     assert_eq!(c.indices.len(), 3);
-    assert!(c.indices.iter().all(|i| i.date == "Sat, 10 Aug 2024 09:17:38 UTC"));
+    assert!(
+        c.indices
+            .iter()
+            .all(|i| i.date == "Sat, 10 Aug 2024 09:17:38 UTC")
+    );
 }
 
 #[test]
@@ -437,19 +456,22 @@ fn warm_cache_avoids_the_network() {
     let server = Server::serve(&u.repo.root());
     let cache = tempfile::tempdir().unwrap();
     let s = DebianStore::new(config(&server.url, cache.path().to_path_buf())).unwrap();
-    s.resolve(&[req("ver")], &ResolveOptions::default()).unwrap();
+    s.resolve(&[req("ver")], &ResolveOptions::default())
+        .unwrap();
     assert_eq!(server.requested("binary-amd64/Packages.xz"), 3);
     assert_eq!(server.requested("/InRelease"), 3);
     // A new store on the same cache: fresh Release, cached indices.
     let s = DebianStore::new(config(&server.url, cache.path().to_path_buf())).unwrap();
-    s.resolve(&[req("ver")], &ResolveOptions::default()).unwrap();
+    s.resolve(&[req("ver")], &ResolveOptions::default())
+        .unwrap();
     assert_eq!(server.requested("/InRelease"), 3);
     assert_eq!(server.requested("binary-amd64/Packages.xz"), 3);
     // --refresh fetches the Release again, but the index is unchanged.
     let mut c = config(&server.url, cache.path().to_path_buf());
     c.refresh = true;
     let s = DebianStore::new(c).unwrap();
-    s.resolve(&[req("ver")], &ResolveOptions::default()).unwrap();
+    s.resolve(&[req("ver")], &ResolveOptions::default())
+        .unwrap();
     assert_eq!(server.requested("/InRelease"), 6);
     assert_eq!(server.requested("binary-amd64/Packages.xz"), 3);
     // Offline works from the cache alone, and fails without it.
@@ -461,6 +483,9 @@ fn warm_cache_avoids_the_network() {
     let mut c = config(&server.url, empty.path().to_path_buf());
     c.offline = true;
     let s = DebianStore::new(c).unwrap();
-    assert!(s.resolve(&[req("ver")], &ResolveOptions::default()).is_err());
+    assert!(
+        s.resolve(&[req("ver")], &ResolveOptions::default())
+            .is_err()
+    );
     assert_eq!(server.requested("/InRelease"), 6);
 }

@@ -34,16 +34,22 @@ fn small_repo(signer: Signer) -> Repo {
     repo.suite(
         "bookworm",
         &[
-            Pkg::new("victim", "1.0-1")
-                .depends("victim-lib")
-                .file("usr/bin/victim", b"#!/bin/sh\necho hi\n", 0o755),
+            Pkg::new("victim", "1.0-1").depends("victim-lib").file(
+                "usr/bin/victim",
+                b"#!/bin/sh\necho hi\n",
+                0o755,
+            ),
             Pkg::new("victim-lib", "1.0-1"),
         ],
     );
     repo
 }
 
-fn resolve(repo_url: &str, keyring: &Path, cache: &Path) -> Result<scratchify::store::Closure, StoreError> {
+fn resolve(
+    repo_url: &str,
+    keyring: &Path,
+    cache: &Path,
+) -> Result<scratchify::store::Closure, StoreError> {
     let s = DebianStore::new(config(repo_url, keyring, cache, "bookworm"))?;
     s.resolve(
         &[PackageRequest::new("victim", "test")],
@@ -86,13 +92,25 @@ fn verified_chain_over_http_and_file() {
         let cache = tempfile::tempdir().unwrap();
         let s = DebianStore::new(config(&url, &repo.keyring, cache.path(), "bookworm")).unwrap();
         let c = s
-            .resolve(&[PackageRequest::new("victim", "test")], &ResolveOptions::default())
+            .resolve(
+                &[PackageRequest::new("victim", "test")],
+                &ResolveOptions::default(),
+            )
             .unwrap();
         s.fetch(&c.paths).unwrap();
         let u = s.unpack(c.get("victim").unwrap()).unwrap();
-        assert!(u.files.entries.keys().any(|p| p.as_str() == "usr/bin/victim"));
+        assert!(
+            u.files
+                .entries
+                .keys()
+                .any(|p| p.as_str() == "usr/bin/victim")
+        );
         // The optional suites do not exist here: noted, not fatal.
-        assert!(c.notes.iter().any(|n| n.contains("bookworm-security")), "{:?}", c.notes);
+        assert!(
+            c.notes.iter().any(|n| n.contains("bookworm-security")),
+            "{:?}",
+            c.notes
+        );
         no_temporaries(cache.path());
     }
 }
@@ -119,10 +137,25 @@ fn tampered_deb_is_refused_and_not_cached() {
         }
         other => panic!("expected a checksum error, got {other:?}"),
     }
-    assert!(!cache.path().join("blobs/sha256").join(&victim.sha256).exists());
+    assert!(
+        !cache
+            .path()
+            .join("blobs/sha256")
+            .join(&victim.sha256)
+            .exists()
+    );
     // unpack refuses too, and leaves no unpacked tree.
-    assert!(matches!(s.unpack(&victim), Err(StoreError::Checksum { .. })));
-    assert!(!cache.path().join("unpacked/sha256").join(&victim.sha256).exists());
+    assert!(matches!(
+        s.unpack(&victim),
+        Err(StoreError::Checksum { .. })
+    ));
+    assert!(
+        !cache
+            .path()
+            .join("unpacked/sha256")
+            .join(&victim.sha256)
+            .exists()
+    );
     no_temporaries(cache.path());
 
     // A longer file is cut off at the listed size.
@@ -141,7 +174,13 @@ fn corrupted_cache_blob_is_not_unpacked() {
     let cache = tempfile::tempdir().unwrap();
     let c = resolve(&repo.file_url(), &repo.keyring, cache.path()).unwrap();
     let victim = c.get("victim").unwrap().clone();
-    let s = DebianStore::new(config(&repo.file_url(), &repo.keyring, cache.path(), "bookworm")).unwrap();
+    let s = DebianStore::new(config(
+        &repo.file_url(),
+        &repo.keyring,
+        cache.path(),
+        "bookworm",
+    ))
+    .unwrap();
     s.fetch(std::slice::from_ref(&victim)).unwrap();
     let blob = cache.path().join("blobs/sha256").join(&victim.sha256);
     let mut bytes = fs::read(&blob).unwrap();
@@ -181,7 +220,10 @@ fn text_outside_the_signature_is_refused() {
     fs::write(&path, text).unwrap();
     let cache = tempfile::tempdir().unwrap();
     let err = resolve(&repo.file_url(), &repo.keyring, cache.path()).unwrap_err();
-    assert!(err.to_string().contains("text after the signature"), "{err}");
+    assert!(
+        err.to_string().contains("text after the signature"),
+        "{err}"
+    );
 }
 
 #[test]
@@ -305,21 +347,42 @@ fn release_of_another_suite_is_refused() {
     let from = repo.path("dists/bookworm");
     let to = repo.path("dists/trixie");
     fs::create_dir_all(to.join("main/binary-amd64")).unwrap();
-    for f in ["InRelease", "Release", "Release.gpg", "main/binary-amd64/Packages.xz"] {
+    for f in [
+        "InRelease",
+        "Release",
+        "Release.gpg",
+        "main/binary-amd64/Packages.xz",
+    ] {
         fs::copy(from.join(f), to.join(f)).unwrap();
     }
     let cache = tempfile::tempdir().unwrap();
-    let s = DebianStore::new(config(&repo.file_url(), &repo.keyring, cache.path(), "trixie")).unwrap();
+    let s = DebianStore::new(config(
+        &repo.file_url(),
+        &repo.keyring,
+        cache.path(),
+        "trixie",
+    ))
+    .unwrap();
     let err = s
-        .resolve(&[PackageRequest::new("victim", "t")], &ResolveOptions::default())
+        .resolve(
+            &[PackageRequest::new("victim", "t")],
+            &ResolveOptions::default(),
+        )
         .unwrap_err();
-    assert!(err.to_string().contains("is the Release of bookworm, not trixie"), "{err}");
+    assert!(
+        err.to_string()
+            .contains("is the Release of bookworm, not trixie"),
+        "{err}"
+    );
 }
 
 #[test]
 fn expired_release_is_refused() {
     let repo = small_repo(Signer::ed25519());
-    repo.sign_suite("bookworm", &[("Valid-Until", "Sun, 11 Aug 2024 09:17:38 UTC")]);
+    repo.sign_suite(
+        "bookworm",
+        &[("Valid-Until", "Sun, 11 Aug 2024 09:17:38 UTC")],
+    );
     let cache = tempfile::tempdir().unwrap();
     let err = resolve(&repo.file_url(), &repo.keyring, cache.path()).unwrap_err();
     assert!(err.to_string().contains("Valid-Until"), "{err}");
@@ -349,7 +412,10 @@ fn keyring_from_apt_sources_signed_by() {
     let s = DebianStore::new(c).unwrap();
     assert_eq!(s.suites()[0].uri, repo.file_url());
     let closure = s
-        .resolve(&[PackageRequest::new("victim", "t")], &ResolveOptions::default())
+        .resolve(
+            &[PackageRequest::new("victim", "t")],
+            &ResolveOptions::default(),
+        )
         .unwrap();
     assert_eq!(closure.paths.len(), 2);
 }

@@ -37,7 +37,10 @@ fn store(repo: &Repo, cache: &Path, release: &str) -> DebianStore {
 
 fn member(s: &DebianStore, name: &str) -> StorePath {
     let c = s
-        .resolve(&[PackageRequest::new(name, "test")], &ResolveOptions { prune: false })
+        .resolve(
+            &[PackageRequest::new(name, "test")],
+            &ResolveOptions { prune: false },
+        )
         .unwrap();
     c.get(name).unwrap().clone()
 }
@@ -143,10 +146,16 @@ fn merged_usr_places_files_under_usr() {
     // A relative target that climbs is re-expressed for the new place.
     assert!(d["usr/bin/up"].starts_with("symlink /usr/share/mu/up "));
     // Nothing is left at the top level the layout turns into symlinks.
-    assert!(d.keys().all(|k| !["bin", "sbin", "lib", "lib64"]
-        .iter()
-        .any(|t| k == t || k.starts_with(&format!("{t}/")))));
-    assert!(u.notes.iter().any(|n| n.contains("/usr/bin/real")), "{:?}", u.notes);
+    assert!(d.keys().all(|k| {
+        !["bin", "sbin", "lib", "lib64"]
+            .iter()
+            .any(|t| k == t || k.starts_with(&format!("{t}/")))
+    }));
+    assert!(
+        u.notes.iter().any(|n| n.contains("/usr/bin/real")),
+        "{:?}",
+        u.notes
+    );
     let layout = describe(&s.layout());
     assert!(layout["bin"].starts_with("symlink usr/bin "));
     assert!(layout["lib64"].starts_with("symlink usr/lib64 "));
@@ -164,10 +173,7 @@ fn merged_usr_places_files_under_usr() {
 }
 
 fn metadata_pkg() -> Pkg {
-    let sums = format!(
-        "{}  usr/bin/a\n",
-        hex::encode(md5_of(b"shared bytes"))
-    );
+    let sums = format!("{}  usr/bin/a\n", hex::encode(md5_of(b"shared bytes")));
     Pkg::new("meta", "2.1-3")
         .file("usr/bin/a", b"shared bytes", 0o4755)
         .hardlink("usr/bin/b", "usr/bin/a")
@@ -188,7 +194,14 @@ fn md5_of(data: &[u8]) -> Vec<u8> {
         .unwrap();
     child.stdin.take().unwrap().write_all(data).unwrap();
     let out = child.wait_with_output().unwrap();
-    hex::decode(String::from_utf8(out.stdout).unwrap().split_whitespace().next().unwrap()).unwrap()
+    hex::decode(
+        String::from_utf8(out.stdout)
+            .unwrap()
+            .split_whitespace()
+            .next()
+            .unwrap(),
+    )
+    .unwrap()
 }
 
 fn unpack_meta() -> (UnpackedPackage, tempfile::TempDir, Repo) {
@@ -260,7 +273,11 @@ fn unpacked_cache_is_reused_and_safe_in_parallel() {
     assert_eq!(describe(&c.files), describe(&a.files));
     assert!(!cache.path().join("blobs/sha256").join(&m.sha256).exists());
     // A damaged unpacked entry is rebuilt from the verified .deb.
-    let files = cache.path().join("unpacked/sha256").join(&m.sha256).join("files");
+    let files = cache
+        .path()
+        .join("unpacked/sha256")
+        .join(&m.sha256)
+        .join("files");
     for e in fs::read_dir(&files).unwrap() {
         fs::write(e.unwrap().path(), b"").unwrap();
     }
@@ -318,15 +335,21 @@ fn hostile_deb(dest: &Path, name: &str, entry: &[u8], link: Option<&[u8]>) {
         ("control.tar.gz", ctl_gz),
         ("data.tar", data),
     ] {
-        ar.append(&ar::Header::new(id.as_bytes().to_vec(), bytes.len() as u64), bytes.as_slice())
-            .unwrap();
+        ar.append(
+            &ar::Header::new(id.as_bytes().to_vec(), bytes.len() as u64),
+            bytes.as_slice(),
+        )
+        .unwrap();
     }
 }
+
+/// (package name, tar entry name, hardlink target).
+type HostileEntry = (&'static str, &'static [u8], Option<&'static [u8]>);
 
 #[test]
 fn entries_that_escape_the_root_fail_the_package() {
     let mut repo = Repo::new();
-    let cases: [(&str, &[u8], Option<&[u8]>); 3] = [
+    let cases: [HostileEntry; 3] = [
         ("climb", b"./../../escaped-file", None),
         ("deep", b"./usr/../../escaped-file", None),
         ("hardlink", b"./usr/x", Some(b"../../etc/passwd")),
@@ -351,7 +374,13 @@ fn entries_that_escape_the_root_fail_the_package() {
             }
             other => panic!("{name}: expected a refusal, got {other:?}"),
         }
-        assert!(!cache.path().join("unpacked/sha256").join(&m.sha256).exists());
+        assert!(
+            !cache
+                .path()
+                .join("unpacked/sha256")
+                .join(&m.sha256)
+                .exists()
+        );
     }
     let everywhere: Vec<_> = [cache.path(), repo.dir.path()]
         .iter()
@@ -362,7 +391,10 @@ fn entries_that_escape_the_root_fail_the_package() {
     let unpacked = cache.path().join("unpacked");
     let tmp: Vec<_> = walk(&unpacked)
         .into_iter()
-        .filter(|f| f.trim_start_matches(&*unpacked.to_string_lossy()).contains(".tmp"))
+        .filter(|f| {
+            f.trim_start_matches(&*unpacked.to_string_lossy())
+                .contains(".tmp")
+        })
         .collect();
     assert!(tmp.is_empty(), "{tmp:?}");
 }

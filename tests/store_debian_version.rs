@@ -29,11 +29,38 @@ fn dpkg_compare(a: &str, op: &str, b: &str) -> bool {
 fn versions() -> Vec<String> {
     let epochs = ["", "1:", "+1:", "10:"];
     let upstreams = [
-        "0", "1", "01", "1.0", "1.00", "1.0.0", "1.0~rc1", "1.0~~", "1.0~", "1.0a", "1.0A",
-        "1.0+", "1.0+dfsg", "1.0.", "1.a", "1.10", "1.9", "1~~a", "1+b1", "2.36", "1.0~beta.2",
+        "0",
+        "1",
+        "01",
+        "1.0",
+        "1.00",
+        "1.0.0",
+        "1.0~rc1",
+        "1.0~~",
+        "1.0~",
+        "1.0a",
+        "1.0A",
+        "1.0+",
+        "1.0+dfsg",
+        "1.0.",
+        "1.a",
+        "1.10",
+        "1.9",
+        "1~~a",
+        "1+b1",
+        "2.36",
+        "1.0~beta.2",
         "9z",
     ];
-    let revisions = ["", "-0", "-1", "-1~bpo12+1", "-1+deb12u1", "-1.1", "-0ubuntu1"];
+    let revisions = [
+        "",
+        "-0",
+        "-1",
+        "-1~bpo12+1",
+        "-1+deb12u1",
+        "-1.1",
+        "-0ubuntu1",
+    ];
     let mut out = Vec::new();
     for e in epochs {
         for u in upstreams {
@@ -44,9 +71,11 @@ fn versions() -> Vec<String> {
     }
     // Hyphens and colons inside upstream.
     out.extend(
-        ["1-0-1", "1:1:1", "2:1-2-3", "1.0-1-1", "0:0", "0:0-0", "00:1"]
-            .iter()
-            .map(|s| s.to_string()),
+        [
+            "1-0-1", "1:1:1", "2:1-2-3", "1.0-1-1", "0:0", "0:0-0", "00:1",
+        ]
+        .iter()
+        .map(|s| s.to_string()),
     );
     out
 }
@@ -87,8 +116,10 @@ fn order_matches_dpkg() {
             (all[a].clone(), op, all[b].clone())
         })
         .collect();
-    let chunks: Vec<Vec<(String, &str, String)>> =
-        pairs.chunks(pairs.len() / 4 + 1).map(|c| c.to_vec()).collect();
+    let chunks: Vec<Vec<(String, &str, String)>> = pairs
+        .chunks(pairs.len() / 4 + 1)
+        .map(|c| c.to_vec())
+        .collect();
     let failures: Vec<String> = std::thread::scope(|s| {
         let handles: Vec<_> = chunks
             .iter()
@@ -102,7 +133,10 @@ fn order_matches_dpkg() {
                 })
             })
             .collect();
-        handles.into_iter().flat_map(|h| h.join().unwrap()).collect()
+        handles
+            .into_iter()
+            .flat_map(|h| h.join().unwrap())
+            .collect()
     });
     assert!(failures.is_empty(), "{failures:#?}");
     // Some equalities really are equal and some orders really are strict.
@@ -112,11 +146,50 @@ fn order_matches_dpkg() {
 #[test]
 fn validity_matches_dpkg() {
     let cases = [
-        "1.0", "a1", "1:", ":1", "1:a", "1.0-", "1 0", "1_0", "1:1:1", "1.0-1-1",
-        "1:1.0-a:b", "1.0~", "99999999999999999999:1", "2147483647:1", "2147483648:1",
-        "1.0-1:2", "1a:b", "0:1", "ab:1", "1.0-+", "1.0-~", "1.0-.", "1:-", "1$", "+1:0",
-        "-1:0", " 1.0", "1.0 ", "01:1", "0x1:1", "1:1-", "1:1--1", "1-1:1", "~", "~1",
-        "1:~1", "1.0+b1", "+", "1::", "1:1:", "-0:1", "1.0-1 ", "1\t0", "",
+        "1.0",
+        "a1",
+        "1:",
+        ":1",
+        "1:a",
+        "1.0-",
+        "1 0",
+        "1_0",
+        "1:1:1",
+        "1.0-1-1",
+        "1:1.0-a:b",
+        "1.0~",
+        "99999999999999999999:1",
+        "2147483647:1",
+        "2147483648:1",
+        "1.0-1:2",
+        "1a:b",
+        "0:1",
+        "ab:1",
+        "1.0-+",
+        "1.0-~",
+        "1.0-.",
+        "1:-",
+        "1$",
+        "+1:0",
+        "-1:0",
+        " 1.0",
+        "1.0 ",
+        "01:1",
+        "0x1:1",
+        "1:1-",
+        "1:1--1",
+        "1-1:1",
+        "~",
+        "~1",
+        "1:~1",
+        "1.0+b1",
+        "+",
+        "1::",
+        "1:1:",
+        "-0:1",
+        "1.0-1 ",
+        "1\t0",
+        "",
     ];
     let mut failures = Vec::new();
     for v in cases {

@@ -52,11 +52,9 @@ impl Fetcher {
         if let Some(path) = file_url_path(url) {
             return match std::fs::File::open(&path) {
                 Ok(f) => Ok(Box::new(f)),
-                Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
-                    Err(StoreError::NotFound {
-                        url: url.to_string(),
-                    })
-                }
+                Err(e) if e.kind() == std::io::ErrorKind::NotFound => Err(StoreError::NotFound {
+                    url: url.to_string(),
+                }),
                 Err(e) => Err(StoreError::Fetch {
                     url: url.to_string(),
                     reason: e.to_string(),
@@ -181,7 +179,15 @@ mod tests {
     fn relative_paths() {
         assert!(safe_relative_path("pool/main/n/nginx/nginx_1.0_amd64.deb"));
         assert!(safe_relative_path("pool/main/g/g++-12/x+y~1.deb"));
-        for bad in ["/etc/passwd", "pool/../x", "pool//x", "a?b", "a b", "", "./x"] {
+        for bad in [
+            "/etc/passwd",
+            "pool/../x",
+            "pool//x",
+            "a?b",
+            "a b",
+            "",
+            "./x",
+        ] {
             assert!(!safe_relative_path(bad), "{bad}");
         }
         assert_eq!(join_url("http://h/d/", "/pool/x"), "http://h/d/pool/x");

@@ -104,10 +104,7 @@ impl<'a> Iterator for Paragraphs<'a> {
                 para.fields.push((name, value));
             }
         };
-        loop {
-            let Some((start, line)) = self.next_line() else {
-                break;
-            };
+        while let Some((start, line)) = self.next_line() {
             let line_end = start + line.len();
             if line.trim().is_empty() {
                 if current.is_some() || !para.fields.is_empty() {
@@ -175,10 +172,7 @@ mod tests {
             .unwrap();
         assert_eq!(paras.len(), 2);
         assert_eq!(paras[0].get("package"), Some("a"));
-        assert_eq!(
-            paras[0].get("Description"),
-            Some("short\n long\n .\n more")
-        );
+        assert_eq!(paras[0].get("Description"), Some("short\n long\n .\n more"));
         assert_eq!(paras[1].get("Depends"), Some("x,\r\n y"));
         assert_eq!(&text[paras[0].start..paras[0].end], &text[..55]);
     }
@@ -192,6 +186,11 @@ mod tests {
             .unwrap();
         assert_eq!(p.get("URIs"), Some("x"));
         assert!(paragraphs(text, Syntax::default()).next().unwrap().is_err());
-        assert!(paragraphs(" x\n", Syntax::default()).next().unwrap().is_err());
+        assert!(
+            paragraphs(" x\n", Syntax::default())
+                .next()
+                .unwrap()
+                .is_err()
+        );
     }
 }

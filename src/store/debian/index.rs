@@ -338,7 +338,11 @@ impl PackageIndex {
         recs.sort_by(|a, b| a.0.cmp(&b.0));
         let mut provides: Vec<(String, String)> = Vec::new();
         for (name, _, p) in &recs {
-            for dep in relation::parse(p, arch).unwrap_or_default().iter().flatten() {
+            for dep in relation::parse(p, arch)
+                .unwrap_or_default()
+                .iter()
+                .flatten()
+            {
                 provides.push((dep.name.to_string(), name.clone()));
             }
         }
@@ -399,7 +403,12 @@ impl PackageIndex {
         }
     }
 
-    fn block<'s>(&'s self, cells: &'s [OnceLock<Box<[u8]>>], fences: &[Fence], i: usize) -> &'s [u8] {
+    fn block<'s>(
+        &'s self,
+        cells: &'s [OnceLock<Box<[u8]>>],
+        fences: &[Fence],
+        i: usize,
+    ) -> &'s [u8] {
         let (Some(cell), Some(fence)) = (cells.get(i), fences.get(i)) else {
             return &[];
         };
@@ -429,7 +438,10 @@ impl PackageIndex {
     }
 
     /// Every entry named `name` (all versions), in index order.
-    pub fn lookup<'s, 'n>(&'s self, name: &'n str) -> impl Iterator<Item = Entry<'s>> + use<'s, 'n> {
+    pub fn lookup<'s, 'n>(
+        &'s self,
+        name: &'n str,
+    ) -> impl Iterator<Item = Entry<'s>> + use<'s, 'n> {
         Self::candidate_blocks(&self.record_fences, name)
             .flat_map(move |b| records(self.block(&self.record_blocks, &self.record_fences, b)))
             .map(|record| Entry { record })
@@ -438,9 +450,14 @@ impl PackageIndex {
 
     /// Names of the packages whose Provides names `name` (any version of
     /// them; the caller checks its chosen version provides it).
-    pub fn providers<'s, 'n>(&'s self, name: &'n str) -> impl Iterator<Item = &'s str> + use<'s, 'n> {
+    pub fn providers<'s, 'n>(
+        &'s self,
+        name: &'n str,
+    ) -> impl Iterator<Item = &'s str> + use<'s, 'n> {
         Self::candidate_blocks(&self.provide_fences, name)
-            .flat_map(move |b| provide_pairs(self.block(&self.provide_blocks, &self.provide_fences, b)))
+            .flat_map(move |b| {
+                provide_pairs(self.block(&self.provide_blocks, &self.provide_fences, b))
+            })
             .filter(move |(provided, _)| *provided == name)
             .map(|(_, package)| package)
     }
@@ -566,7 +583,10 @@ mod tests {
         std::fs::write(&path, &bad).unwrap();
         if let Some(idx) = PackageIndex::open(&path) {
             let _ = idx.lookup("a").count();
-            let _ = idx.entries().map(|e| e.get(Field::Source).len()).sum::<usize>();
+            let _ = idx
+                .entries()
+                .map(|e| e.get(Field::Source).len())
+                .sum::<usize>();
         }
     }
 }

@@ -142,6 +142,9 @@ struct LoadedSuite {
     indices: Vec<LoadedIndex>,
 }
 
+/// A suite (absent when an optional one does not exist) and notes.
+type SuiteLoad = (Option<LoadedSuite>, Vec<String>);
+
 struct Loaded {
     suites: Vec<LoadedSuite>,
     notes: Vec<String>,
@@ -186,9 +189,7 @@ impl DebianStore {
         let (apt, mut notes) = sources::read_host_sources(&config.apt_root);
         let apt: Vec<AptSource> = apt
             .into_iter()
-            .filter(|s| {
-                s.architectures.is_empty() || s.architectures.iter().any(|a| *a == config.arch)
-            })
+            .filter(|s| s.architectures.is_empty() || s.architectures.contains(&config.arch))
             .collect();
         let sources = plan_suites(&config, &apt, &mut notes)?;
         Ok(DebianStore {
@@ -229,7 +230,7 @@ impl DebianStore {
                 keyrings.insert(s.keyring.clone(), Arc::new(k));
             }
         }
-        let results: Vec<Result<(Option<LoadedSuite>, Vec<String>), StoreError>> = self
+        let results: Vec<Result<SuiteLoad, StoreError>> = self
             .sources
             .par_iter()
             .map(|s| {
@@ -282,11 +283,7 @@ impl DebianStore {
     }
 
     /// Fetch (or reuse) and verify one suite's Release, then its indices.
-    fn load_suite(
-        &self,
-        source: &SuiteSource,
-        keyring: &Keyring,
-    ) -> Result<(Option<LoadedSuite>, Vec<String>), StoreError> {
+    fn load_suite(&self, source: &SuiteSource, keyring: &Keyring) -> Result<SuiteLoad, StoreError> {
         let mut notes = Vec::new();
         let Some(release_text) = self.release_text(source, keyring, &mut notes)? else {
             return Ok((None, notes));
@@ -325,9 +322,7 @@ impl DebianStore {
                 });
             }
         }
-        if !release.architectures.is_empty()
-            && !release.architectures.iter().any(|a| *a == self.config.arch)
-        {
+        if !release.architectures.is_empty() && !release.architectures.contains(&self.config.arch) {
             return Err(StoreError::BadIndex {
                 file: release_url,
                 reason: format!("does not list architecture {}", self.config.arch),
@@ -360,10 +355,13 @@ impl DebianStore {
         keyring: &Keyring,
         notes: &mut Vec<String>,
     ) -> Result<Option<String>, StoreError> {
-        let key = sha256_hex(
-            format!("{}\n{}\n{}", source.uri, source.suite, keyring.digest).as_bytes(),
-        );
-        let cached = self.debian_dir().join("dists").join(&key[..32]).join("Release");
+        let key =
+            sha256_hex(format!("{}\n{}\n{}", source.uri, source.suite, keyring.digest).as_bytes());
+        let cached = self
+            .debian_dir()
+            .join("dists")
+            .join(&key[..32])
+            .join("Release");
         let age = std::fs::metadata(&cached)
             .and_then(|m| m.modified())
             .ok()
@@ -514,7 +512,8 @@ impl DebianStore {
             })?;
         self.config.cache.write_atomic(&idx_path, |f| {
             use std::io::Write;
-            f.write_all(&bytes).map_err(|e| StoreError::io(&idx_path, e))
+            f.write_all(&bytes)
+                .map_err(|e| StoreError::io(&idx_path, e))
         })?;
         let index = PackageIndex::open(&idx_path).ok_or_else(|| StoreError::BadIndex {
             file: plain_url,
@@ -665,23 +664,24 @@ fn verify_bytes(data: &[u8], listed: &release::Listed, url: &str) -> Result<(), 
 }
 
 fn decompress(suffix: &str, data: &[u8], limit: u64, url: &str) -> Result<Vec<u8>, StoreError> {
-    let reader: Box<dyn Read + '_> = match suffix {
-        "" => Box::new(data),
-        ".xz" => Box::new(liblzma::read::XzDecoder::new_multi_decoder(data)),
-        ".gz" => Box::new(flate2::read::MultiGzDecoder::new(data)),
-        ".zst" => Box::new(zstd::stream::read::Decoder::new(data).map_err(|e| {
-            StoreError::BadIndex {
-                file: url.to_string(),
-                reason: e.to_string(),
+    let reader: Box<dyn Read + '_> =
+        match suffix {
+            "" => Box::new(data),
+            ".xz" => Box::new(liblzma::read::XzDecoder::new_multi_decoder(data)),
+            ".gz" => Box::new(flate2::read::MultiGzDecoder::new(data)),
+            ".zst" => Box::new(zstd::stream::read::Decoder::new(data).map_err(|e| {
+                StoreError::BadIndex {
+                    file: url.to_string(),
+                    reason: e.to_string(),
+                }
+            })?),
+            _ => {
+                return Err(StoreError::BadIndex {
+                    file: url.to_string(),
+                    reason: "unknown compression".into(),
+                });
             }
-        })?),
-        _ => {
-            return Err(StoreError::BadIndex {
-                file: url.to_string(),
-                reason: "unknown compression".into(),
-            });
-        }
-    };
+        };
     let mut out = Vec::new();
     reader
         .take(limit + 1)
@@ -777,7 +777,12 @@ fn plan_suites(
         None => out.push(suite(&main.uri, &updates, Some(main), false)),
     }
     if let Some(sec) = &config.security_mirror {
-        out.push(suite(sec, &security, entry_for(&security).or(Some(main)), true));
+        out.push(suite(
+            sec,
+            &security,
+            entry_for(&security).or(Some(main)),
+            true,
+        ));
     } else if let Some(e) = entry_for(&security) {
         out.push(suite(&e.uri, &security, Some(e), true));
     } else if let Some(e) = apt
@@ -925,20 +930,37 @@ mod tests {
     #[test]
     fn suites_from_apt_sources() {
         let apt = vec![
-            apt("http://m.example/debian", &["bookworm", "bookworm-updates"], "/k1"),
-            apt("http://s.example/debian-security", &["bookworm-security"], "/k2"),
+            apt(
+                "http://m.example/debian",
+                &["bookworm", "bookworm-updates"],
+                "/k1",
+            ),
+            apt(
+                "http://s.example/debian-security",
+                &["bookworm-security"],
+                "/k2",
+            ),
         ];
         let mut notes = vec![];
         let s = plan_suites(&config("bookworm"), &apt, &mut notes).unwrap();
         assert_eq!(s.len(), 3);
         assert!(s.iter().all(|s| s.required));
         assert_eq!(s[2].uri, "http://s.example/debian-security");
-        assert_eq!(s[2].keyring, KeyringSource::Files(vec![PathBuf::from("/k2")]));
+        assert_eq!(
+            s[2].keyring,
+            KeyringSource::Files(vec![PathBuf::from("/k2")])
+        );
         // Another release: same mirrors, updates and security optional.
         let s = plan_suites(&config("trixie"), &apt, &mut notes).unwrap();
         assert_eq!(
-            s.iter().map(|s| (s.suite.as_str(), s.required)).collect::<Vec<_>>(),
-            [("trixie", true), ("trixie-updates", false), ("trixie-security", false)]
+            s.iter()
+                .map(|s| (s.suite.as_str(), s.required))
+                .collect::<Vec<_>>(),
+            [
+                ("trixie", true),
+                ("trixie-updates", false),
+                ("trixie-security", false)
+            ]
         );
         assert_eq!(s[2].uri, "http://s.example/debian-security");
         assert!(!notes.is_empty());
@@ -952,7 +974,10 @@ mod tests {
         c.keyring = Some(PathBuf::from("/test.gpg"));
         let s = plan_suites(&c, &apt, &mut vec![]).unwrap();
         assert!(s.iter().all(|s| s.uri == "file:/repo"));
-        assert!(s.iter().all(|s| s.keyring == KeyringSource::Files(vec!["/test.gpg".into()])));
+        assert!(
+            s.iter()
+                .all(|s| s.keyring == KeyringSource::Files(vec!["/test.gpg".into()]))
+        );
         assert!(plan_suites(&config("bookworm"), &[], &mut vec![]).is_err());
     }
 }

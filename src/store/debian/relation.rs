@@ -135,12 +135,11 @@ fn parse_one<'a>(text: &'a str, arch: &str) -> Result<Option<Dependency<'a>>, Ba
                 .find(|c: char| !"<>=".contains(c))
                 .unwrap_or(inner.len());
             let rel = Relation::parse(&inner[..op_len]).ok_or_else(|| err("bad relation"))?;
-            let version = Version::parse(inner[op_len..].trim()).map_err(|e| {
-                BadRelation::Version {
+            let version =
+                Version::parse(inner[op_len..].trim()).map_err(|e| BadRelation::Version {
                     text: s.to_string(),
                     source: e,
-                }
-            })?;
+                })?;
             if constraint.replace((rel, version)).is_some() {
                 return Err(err("two version constraints"));
             }
@@ -180,7 +179,8 @@ pub fn valid_package_name(name: &str) -> bool {
     let b = name.as_bytes();
     !b.is_empty()
         && b[0].is_ascii_alphanumeric()
-        && b.iter().all(|c| c.is_ascii_alphanumeric() || b"+-.".contains(c))
+        && b.iter()
+            .all(|c| c.is_ascii_alphanumeric() || b"+-.".contains(c))
 }
 
 fn arch_list_matches(list: &str, arch: &str) -> bool {
@@ -231,7 +231,9 @@ mod tests {
 
     #[test]
     fn errors() {
-        for bad in ["a (>= )", "a (~ 1)", "a (>= 1", "a b", "(>= 1)", "a | ", "a:"] {
+        for bad in [
+            "a (>= )", "a (~ 1)", "a (>= 1", "a b", "(>= 1)", "a | ", "a:",
+        ] {
             assert!(parse(bad, "amd64").is_err(), "{bad}");
         }
     }

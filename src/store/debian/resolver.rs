@@ -66,7 +66,10 @@ enum Pick<'a> {
 }
 
 enum Failure {
-    Ambiguous { name: String, providers: Vec<String> },
+    Ambiguous {
+        name: String,
+        providers: Vec<String>,
+    },
     Unsatisfiable(String),
 }
 
@@ -282,7 +285,12 @@ impl<'s, 'a> Resolver<'s, 'a> {
 
     fn parse_field(&self, entry: Entry<'a>, field: Field) -> Result<Vec<Group<'a>>, StoreError> {
         relation::parse(entry.get(field), self.arch).map_err(|e| StoreError::BadIndex {
-            file: format!("{} {} ({})", entry.name(), entry.version_str(), field_name(field)),
+            file: format!(
+                "{} {} ({})",
+                entry.name(),
+                entry.version_str(),
+                field_name(field)
+            ),
             reason: e.to_string(),
         })
     }
@@ -294,7 +302,11 @@ impl<'s, 'a> Resolver<'s, 'a> {
             (Field::PreDepends, DepKind::PreDepends),
             (Field::Depends, DepKind::Depends),
         ] {
-            groups.extend(self.parse_field(entry, field)?.into_iter().map(|g| (kind, g)));
+            groups.extend(
+                self.parse_field(entry, field)?
+                    .into_iter()
+                    .map(|g| (kind, g)),
+            );
         }
         if recommends {
             groups.extend(
@@ -373,7 +385,8 @@ impl<'s, 'a> Resolver<'s, 'a> {
         (dep.name == name && dep.version_matches(version))
             || provides.iter().any(|(p, pv)| {
                 *p == dep.name
-                    && (dep.constraint.is_none() || pv.as_ref().is_some_and(|v| dep.version_matches(v)))
+                    && (dep.constraint.is_none()
+                        || pv.as_ref().is_some_and(|v| dep.version_matches(v)))
             })
     }
 
@@ -464,7 +477,8 @@ impl<'s, 'a> Resolver<'s, 'a> {
         let mut found: Vec<Cand<'a>> = Vec::new();
         for s in self.suites {
             for pname in s.index.providers(dep.name) {
-                if self.by_name.contains_key(pname) || found.iter().any(|c| c.entry.name() == pname) {
+                if self.by_name.contains_key(pname) || found.iter().any(|c| c.entry.name() == pname)
+                {
                     continue;
                 }
                 let Some(cand) = self.versions_of(pname).into_iter().next() else {
@@ -566,12 +580,17 @@ impl<'s, 'a> Resolver<'s, 'a> {
         let constraint = match &req.version {
             None => None,
             Some(c) => {
-                let rel = Relation::parse(&c.op).ok_or_else(|| bad(format!("bad relation {}", c.op)))?;
+                let rel =
+                    Relation::parse(&c.op).ok_or_else(|| bad(format!("bad relation {}", c.op)))?;
                 let v = Version::parse(&c.version).map_err(|e| bad(e.to_string()))?;
                 Some((rel, v))
             }
         };
-        let fits = |v: &Version<'_>| constraint.as_ref().is_none_or(|(rel, want)| rel.holds(v, want));
+        let fits = |v: &Version<'_>| {
+            constraint
+                .as_ref()
+                .is_none_or(|(rel, want)| rel.holds(v, want))
+        };
         if let Some(&i) = self.by_name.get(req.name.as_str()) {
             let m = &self.members[i];
             if fits(&m.cand.version) {
@@ -586,10 +605,16 @@ impl<'s, 'a> Resolver<'s, 'a> {
         if !versions.is_empty() {
             let Some(c) = versions.iter().find(|c| fits(&c.version)).copied() else {
                 let have: Vec<String> = versions.iter().map(|c| c.version.to_string()).collect();
-                return Err(bad(format!("no version fits (available: {})", have.join(", "))));
+                return Err(bad(format!(
+                    "no version fits (available: {})",
+                    have.join(", ")
+                )));
             };
             if let Some(other) = self.conflict(&c) {
-                return Err(bad(format!("{} {} conflicts with {other}", req.name, c.version)));
+                return Err(bad(format!(
+                    "{} {} conflicts with {other}",
+                    req.name, c.version
+                )));
             }
             return self.choose(c);
         }

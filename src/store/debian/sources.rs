@@ -93,7 +93,12 @@ pub fn parse_one_line(text: &str, file: &Path) -> Vec<AptSource> {
         let (Some(uri), Some(suite)) = (words.next(), words.next()) else {
             continue;
         };
-        let option = |k: &str| options.iter().find(|(n, _)| n == k).map(|(_, v)| v.as_str());
+        let option = |k: &str| {
+            options
+                .iter()
+                .find(|(n, _)| n == k)
+                .map(|(_, v)| v.as_str())
+        };
         out.push(AptSource {
             uri: uri.to_string(),
             suites: vec![suite.to_string()],

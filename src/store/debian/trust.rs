@@ -12,8 +12,7 @@ use std::path::{Path, PathBuf};
 use std::time::{SystemTime, UNIX_EPOCH};
 
 use pgp::composed::{
-    CleartextSignedMessage, Deserializable, DetachedSignature, SignedPublicKey,
-    SignedPublicSubKey,
+    CleartextSignedMessage, Deserializable, DetachedSignature, SignedPublicKey, SignedPublicSubKey,
 };
 use pgp::crypto::hash::HashAlgorithm;
 use pgp::packet::{Signature, SignatureType};
@@ -59,7 +58,10 @@ impl Keyring {
     }
 
     /// Parse keyrings held in memory: (name for messages, bytes).
-    pub fn from_blobs(blobs: &[(String, Vec<u8>)], description: String) -> Result<Keyring, StoreError> {
+    pub fn from_blobs(
+        blobs: &[(String, Vec<u8>)],
+        description: String,
+    ) -> Result<Keyring, StoreError> {
         let mut keys = Vec::new();
         let mut hasher = Sha256::new();
         for (name, data) in blobs {
@@ -126,14 +128,20 @@ impl Keyring {
         let text = std::str::from_utf8(data).map_err(|_| fail("not UTF-8 text".into()))?;
         let trimmed = text.trim_start_matches(['\n', '\r']);
         if !trimmed.starts_with("-----BEGIN PGP SIGNED MESSAGE-----") {
-            return Err(fail("does not start with a cleartext signature header".into()));
+            return Err(fail(
+                "does not start with a cleartext signature header".into(),
+            ));
         }
         let end_marker = "-----END PGP SIGNATURE-----";
         match trimmed.rfind(end_marker) {
             Some(i) if trimmed[i + end_marker.len()..].trim().is_empty() => {}
             _ => return Err(fail("text after the signature".into())),
         }
-        if trimmed.matches("-----BEGIN PGP SIGNED MESSAGE-----").count() != 1 {
+        if trimmed
+            .matches("-----BEGIN PGP SIGNED MESSAGE-----")
+            .count()
+            != 1
+        {
             return Err(fail("more than one signed message".into()));
         }
         let (msg, _) = CleartextSignedMessage::from_string(trimmed)
@@ -157,7 +165,12 @@ impl Keyring {
     }
 
     /// Verify a detached signature (`Release.gpg`) over `data`.
-    pub fn verify_detached(&self, data: &[u8], signature: &[u8], file: &str) -> Result<(), StoreError> {
+    pub fn verify_detached(
+        &self,
+        data: &[u8],
+        signature: &[u8],
+        file: &str,
+    ) -> Result<(), StoreError> {
         let fail = |reason: String| StoreError::Signature {
             file: file.to_string(),
             reason,
@@ -284,10 +297,8 @@ fn subkey_usable(key: &SignedPublicKey, sub: &SignedPublicSubKey, now: u64) -> R
     let mut binding: Option<&Signature> = None;
     for s in &sub.signatures {
         match s.typ() {
-            Some(SignatureType::SubkeyRevocation) => {
-                if s.verify_subkey_binding(pk, sk).is_ok() {
-                    return Err(format!("subkey {name} is revoked"));
-                }
+            Some(SignatureType::SubkeyRevocation) if s.verify_subkey_binding(pk, sk).is_ok() => {
+                return Err(format!("subkey {name} is revoked"));
             }
             Some(SignatureType::SubkeyBinding) => {
                 if s.verify_subkey_binding(pk, sk).is_err() {
@@ -308,7 +319,11 @@ fn subkey_usable(key: &SignedPublicKey, sub: &SignedPublicSubKey, now: u64) -> R
     }
     match binding.embedded_signature() {
         Some(back) if back.verify_primary_key_binding(sk, pk).is_ok() => {}
-        _ => return Err(format!("signing subkey {name} lacks a valid back-signature")),
+        _ => {
+            return Err(format!(
+                "signing subkey {name} lacks a valid back-signature"
+            ));
+        }
     }
     check_expiry(sk.created_at().as_secs(), binding, now, &name)
 }
@@ -337,10 +352,7 @@ pub fn apt_trusted_keyrings(root: &Path) -> Vec<PathBuf> {
     if let Ok(dir) = std::fs::read_dir(root.join("etc/apt/trusted.gpg.d")) {
         let mut more: Vec<PathBuf> = dir
             .filter_map(|e| e.ok().map(|e| e.path()))
-            .filter(|p| {
-                p.extension()
-                    .is_some_and(|e| e == "gpg" || e == "asc")
-            })
+            .filter(|p| p.extension().is_some_and(|e| e == "gpg" || e == "asc"))
             .collect();
         more.sort();
         files.extend(more);

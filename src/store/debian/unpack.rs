@@ -147,7 +147,11 @@ fn decompressor<'r>(suffix: &str, r: &'r mut dyn Read) -> Result<Box<dyn Read + 
     })
 }
 
-fn read_control(reader: Box<dyn Read + '_>, dest: &Path, manifest: &mut Manifest) -> Result<(), String> {
+fn read_control(
+    reader: Box<dyn Read + '_>,
+    dest: &Path,
+    manifest: &mut Manifest,
+) -> Result<(), String> {
     let mut tar = tar::Archive::new(reader);
     let mut total = 0u64;
     for entry in tar.entries().map_err(|e| format!("control: {e}"))? {
@@ -187,7 +191,11 @@ fn read_control(reader: Box<dyn Read + '_>, dest: &Path, manifest: &mut Manifest
     Ok(())
 }
 
-fn read_data(reader: Box<dyn Read + '_>, dest: &Path, manifest: &mut Manifest) -> Result<(), String> {
+fn read_data(
+    reader: Box<dyn Read + '_>,
+    dest: &Path,
+    manifest: &mut Manifest,
+) -> Result<(), String> {
     let mut tar = tar::Archive::new(reader);
     let mut files: BTreeMap<String, usize> = BTreeMap::new();
     let mut next_blob = 0u64;
@@ -227,7 +235,8 @@ fn read_data(reader: Box<dyn Read + '_>, dest: &Path, manifest: &mut Manifest) -
                 next_blob += 1;
                 let out = dest.join("files").join(blob.to_string());
                 let mut f = File::create(&out).map_err(|e| format!("{}: {e}", out.display()))?;
-                let size = io::copy(&mut entry, &mut f).map_err(|e| format!("entry {raw:?}: {e}"))?;
+                let size =
+                    io::copy(&mut entry, &mut f).map_err(|e| format!("entry {raw:?}: {e}"))?;
                 record.kind = Kind::File;
                 record.size = size;
                 record.blob = Some(blob);
@@ -251,7 +260,8 @@ fn read_data(reader: Box<dyn Read + '_>, dest: &Path, manifest: &mut Manifest) -
                     .ok_or_else(|| format!("hardlink {raw:?} without target"))?;
                 let target = std::str::from_utf8(&target)
                     .map_err(|_| format!("hardlink {raw:?} target is not UTF-8"))?;
-                let target = ImagePath::new(target).map_err(|e| format!("hardlink {raw:?}: {e}"))?;
+                let target =
+                    ImagePath::new(target).map_err(|e| format!("hardlink {raw:?}: {e}"))?;
                 match files.get(target.as_str()) {
                     Some(_) => {}
                     None => {
@@ -338,7 +348,12 @@ fn retarget(from: &ImagePath, target: &str) -> String {
 
 /// Rebuild the package's files from an unpacked directory, placing them
 /// for the release's layout and adding its package database entries.
-pub fn load(dir: &Path, merged_usr: bool, name: &str, version: &str) -> Result<UnpackedPackage, StoreError> {
+pub fn load(
+    dir: &Path,
+    merged_usr: bool,
+    name: &str,
+    version: &str,
+) -> Result<UnpackedPackage, StoreError> {
     let damaged = |reason: String| StoreError::BadArchive {
         file: dir.display().to_string(),
         reason: format!("damaged unpacked cache entry: {reason}"),
@@ -363,7 +378,9 @@ pub fn load(dir: &Path, merged_usr: bool, name: &str, version: &str) -> Result<U
         let kind = match e.kind {
             Kind::Dir => EntryKind::Dir,
             Kind::File => {
-                let blob = e.blob.ok_or_else(|| damaged(format!("{} has no blob", e.path)))?;
+                let blob = e
+                    .blob
+                    .ok_or_else(|| damaged(format!("{} has no blob", e.path)))?;
                 let file = dir.join("files").join(blob.to_string());
                 // A crash mid-unpack could leave a short file: check sizes.
                 let len = fs::metadata(&file).map(|m| m.len()).unwrap_or(u64::MAX);
@@ -456,17 +473,25 @@ pub fn load(dir: &Path, merged_usr: bool, name: &str, version: &str) -> Result<U
     let status_dir = ["var", "var/lib", "var/lib/dpkg", "var/lib/dpkg/status.d"];
     for d in status_dir {
         if let Ok(p) = ImagePath::new(d) {
-            tree.entries.entry(p).or_insert_with(|| TreeEntry::dir(0o755));
+            tree.entries
+                .entry(p)
+                .or_insert_with(|| TreeEntry::dir(0o755));
         }
     }
     let status = status_paragraph(&control);
     if let Ok(p) = ImagePath::new(&format!("var/lib/dpkg/status.d/{name}")) {
-        tree.insert(p, TreeEntry::bytes(Arc::<[u8]>::from(status.into_bytes()), 0o644));
+        tree.insert(
+            p,
+            TreeEntry::bytes(Arc::<[u8]>::from(status.into_bytes()), 0o644),
+        );
     }
     if let Some(sums) = &md5sums
         && let Ok(p) = ImagePath::new(&format!("var/lib/dpkg/status.d/{name}.md5sums"))
     {
-        tree.insert(p, TreeEntry::bytes(Arc::<[u8]>::from(sums.as_bytes()), 0o644));
+        tree.insert(
+            p,
+            TreeEntry::bytes(Arc::<[u8]>::from(sums.as_bytes()), 0o644),
+        );
     }
     Ok(UnpackedPackage {
         name: name.to_string(),
