@@ -325,6 +325,10 @@ pub struct IndexInfo {
     pub date: String,
     /// sha256 of the Packages file as listed in the signed Release.
     pub packages_sha256: String,
+    /// Its size as downloaded (compressed).
+    pub packages_size: u64,
+    /// Its uncompressed size, when the Release lists it.
+    pub packages_uncompressed_size: Option<u64>,
 }
 
 /// A request and the member that satisfies it (the package itself, or the

@@ -462,6 +462,8 @@ impl DebianStore {
             component: component.to_string(),
             date: release.date.clone().unwrap_or_default(),
             packages_sha256: listed.sha256.clone(),
+            packages_size: listed.size,
+            packages_uncompressed_size: uncompressed.map(|l| l.size),
         };
         let idx_path = self
             .debian_dir()
@@ -582,8 +584,21 @@ impl DebianStore {
         None
     }
 
-    fn merged_usr(&self) -> bool {
-        self.policy.merged_usr(&self.config.release)
+    /// The top-level directories this release's layout turns into
+    /// symlinks into /usr: none for a split-/usr release; `bin`, `sbin`,
+    /// `lib`, and `lib64` on architectures whose dynamic loader lives there
+    /// (Debian's usrmerge links the directories a system has, and only
+    /// those ship files). `lib32`/`libx32` multilib trees stay real
+    /// directories.
+    fn merged_dirs(&self) -> Vec<&'static str> {
+        if !self.policy.merged_usr(&self.config.release) {
+            return Vec::new();
+        }
+        let mut dirs = vec!["bin", "sbin", "lib"];
+        if ["amd64", "ppc64el", "loong64", "sparc64"].contains(&self.config.arch.as_str()) {
+            dirs.push("lib64");
+        }
+        dirs
     }
 
     fn download(&self, paths: &[&StorePath]) -> Result<(), StoreError> {
@@ -601,11 +616,7 @@ impl DebianStore {
             bar.set_message(format!("downloading {} packages", paths.len()));
             bar
         });
-        let pool = rayon::ThreadPoolBuilder::new()
-            .num_threads(8)
-            .build()
-            .map_err(|e| StoreError::Config(format!("download threads: {e}")))?;
-        let results: Vec<Result<(), StoreError>> = pool.install(|| {
+        let results: Vec<Result<(), StoreError>> = download_pool()?.install(|| {
             paths
                 .par_iter()
                 .map(|p| {
@@ -627,6 +638,22 @@ impl DebianStore {
         }
         results.into_iter().collect()
     }
+}
+
+/// Downloads wait on the network, not the CPU: they get their own pool,
+/// wider than the machine, made once.
+fn download_pool() -> Result<&'static rayon::ThreadPool, StoreError> {
+    static POOL: std::sync::OnceLock<Result<rayon::ThreadPool, String>> =
+        std::sync::OnceLock::new();
+    POOL.get_or_init(|| {
+        rayon::ThreadPoolBuilder::new()
+            .num_threads(8)
+            .thread_name(|i| format!("scratchify-download-{i}"))
+            .build()
+            .map_err(|e| e.to_string())
+    })
+    .as_ref()
+    .map_err(|e| StoreError::Config(format!("download threads: {e}")))
 }
 
 struct Progress<'b, R> {
@@ -829,9 +856,9 @@ impl Store for DebianStore {
             });
         }
         let dir = unpack::unpacked_dir(self.config.cache.root(), &path.sha256);
-        let merged = self.merged_usr();
+        let merged = self.merged_dirs();
         if dir.is_dir() {
-            match unpack::load(&dir, merged, &path.name, &path.version) {
+            match unpack::load(&dir, &merged, &path.name, &path.version) {
                 Ok(u) => return Ok(u),
                 // A damaged entry (interrupted writer, disk trouble) is
                 // rebuilt from the verified .deb.
@@ -866,29 +893,23 @@ impl Store for DebianStore {
             Err(e) => return Err(StoreError::io(&dir, e)),
         }
         drop(tmp);
-        unpack::load(&dir, merged, &path.name, &path.version)
+        unpack::load(&dir, &merged, &path.name, &path.version)
     }
 
     fn layout(&self) -> FileTree {
         let mut tree = FileTree::new();
-        if !self.merged_usr() {
+        let merged = self.merged_dirs();
+        if merged.is_empty() {
             return tree;
         }
-        let mut dirs = vec!["usr", "usr/bin", "usr/sbin", "usr/lib"];
-        let mut links = vec![("bin", "usr/bin"), ("sbin", "usr/sbin"), ("lib", "usr/lib")];
-        // Architectures whose dynamic loader lives in /lib64.
-        if ["amd64", "ppc64el", "loong64", "sparc64"].contains(&self.config.arch.as_str()) {
-            dirs.push("usr/lib64");
-            links.push(("lib64", "usr/lib64"));
+        if let Ok(usr) = ImagePath::new("usr") {
+            tree.insert(usr, TreeEntry::dir(0o755));
         }
-        for d in dirs {
-            if let Ok(p) = ImagePath::new(d) {
-                tree.insert(p, TreeEntry::dir(0o755));
-            }
-        }
-        for (l, t) in links {
-            if let Ok(p) = ImagePath::new(l) {
-                tree.insert(p, TreeEntry::symlink(t));
+        for d in merged {
+            let target = format!("usr/{d}");
+            if let (Ok(link), Ok(dir)) = (ImagePath::new(d), ImagePath::new(&target)) {
+                tree.insert(dir, TreeEntry::dir(0o755));
+                tree.insert(link, TreeEntry::symlink(target));
             }
         }
         tree

@@ -20,7 +20,9 @@
 //! * Conflicts and Breaks rule out candidates that clash with chosen ones.
 //! * Essential packages are not added unless something depends on them.
 //! * Recommends are followed for requests that ask for them (and what they
-//!   pull in), and reported either way.
+//!   pull in), and reported either way. A package is expanded once: if a
+//!   request without Recommends reached it first, a later request with
+//!   them does not revisit it (its Recommends are still reported).
 
 use std::collections::{BTreeMap, HashMap};
 

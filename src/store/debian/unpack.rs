@@ -292,17 +292,13 @@ fn read_data(
     Ok(())
 }
 
-/// The top-level directories merged-/usr turns into symlinks into /usr.
-pub const MERGED_DIRS: [&str; 4] = ["bin", "sbin", "lib", "lib64"];
-
-/// Where an entry of a package goes in the image.
-fn place(path: &ImagePath, merged: bool) -> Placement {
-    if !merged {
-        return Placement::Keep(path.clone());
-    }
+/// Where an entry of a package goes in the image, given the top-level
+/// directories the layout turns into symlinks into /usr (none for a split
+/// layout).
+fn place(path: &ImagePath, merged: &[&str]) -> Placement {
     let s = path.as_str();
     let top = s.split('/').next().unwrap_or("");
-    if !MERGED_DIRS.contains(&top) {
+    if !merged.contains(&top) {
         return Placement::Keep(path.clone());
     }
     if s == top {
@@ -347,10 +343,11 @@ fn retarget(from: &ImagePath, target: &str) -> String {
 }
 
 /// Rebuild the package's files from an unpacked directory, placing them
-/// for the release's layout and adding its package database entries.
+/// for the release's layout (`merged`: the top-level directories that are
+/// symlinks into /usr) and adding its package database entries.
 pub fn load(
     dir: &Path,
-    merged_usr: bool,
+    merged: &[&str],
     name: &str,
     version: &str,
 ) -> Result<UnpackedPackage, StoreError> {
@@ -370,7 +367,7 @@ pub fn load(
     let mut placed: BTreeMap<String, ImagePath> = BTreeMap::new();
     for e in &manifest.entries {
         let orig = ImagePath::new(&e.path).map_err(|err| damaged(err.to_string()))?;
-        let (path, moved) = match place(&orig, merged_usr) {
+        let (path, moved) = match place(&orig, merged) {
             Placement::Keep(p) => (p, false),
             Placement::Moved(p) => (p, true),
             Placement::Drop => continue,
@@ -540,14 +537,22 @@ mod tests {
     #[test]
     fn placement_for_merged_usr() {
         let p = |s| ImagePath::new(s).unwrap();
-        assert!(matches!(place(&p("bin"), true), Placement::Drop));
-        match place(&p("bin/sh"), true) {
+        let merged = ["bin", "sbin", "lib", "lib64"];
+        assert!(matches!(place(&p("bin"), &merged), Placement::Drop));
+        match place(&p("bin/sh"), &merged) {
             Placement::Moved(m) => assert_eq!(m.as_str(), "usr/bin/sh"),
             _ => panic!(),
         }
-        assert!(matches!(place(&p("etc/x"), true), Placement::Keep(_)));
-        assert!(matches!(place(&p("bin/sh"), false), Placement::Keep(_)));
-        assert!(matches!(place(&p("libexec/x"), true), Placement::Keep(_)));
+        assert!(matches!(place(&p("etc/x"), &merged), Placement::Keep(_)));
+        assert!(matches!(place(&p("bin/sh"), &[]), Placement::Keep(_)));
+        assert!(matches!(
+            place(&p("libexec/x"), &merged),
+            Placement::Keep(_)
+        ));
+        assert!(matches!(
+            place(&p("lib64/x"), &merged[..3]),
+            Placement::Keep(_)
+        ));
     }
 
     #[test]
