@@ -18,7 +18,6 @@
 //! producer waiting for its oldest block helps rayon (it runs queued jobs)
 //! instead of blocking, so a pool of one thread cannot deadlock.
 
-use std::cell::RefCell;
 use std::collections::VecDeque;
 use std::io::{self, Write};
 use std::sync::{Arc, Condvar, Mutex};
@@ -178,30 +177,17 @@ impl<W: Write> Write for ParallelGzip<W> {
     }
 }
 
-thread_local! {
-    static COMPRESSOR: RefCell<Option<(u32, Compress)>> = const { RefCell::new(None) };
-}
-
 /// Deflate one block: raw deflate, primed with `dict`, ended by a sync flush
 /// (or the final block when `last`).
+///
+/// A fresh compressor per block, never a reset one: zlib-rs's reset keeps
+/// the old window bytes, which can steer match selection, so a reused
+/// compressor's output would depend on which blocks that thread compressed
+/// before — on scheduling. A fresh one starts from zeroed memory. (The
+/// allocation is small next to deflating 128 KiB.)
 pub(crate) fn compress_block(dict: &[u8], input: &[u8], level: u32, last: bool) -> BlockResult {
-    COMPRESSOR.with(|cell| {
-        let mut cell = cell.borrow_mut();
-        let reuse = matches!(&*cell, Some((l, _)) if *l == level);
-        if !reuse {
-            *cell = Some((level, Compress::new(Compression::new(level), false)));
-        }
-        let Some((_, c)) = cell.as_mut() else {
-            return Err(io::Error::other("compressor unavailable"));
-        };
-        c.reset();
-        let r = deflate_with(c, dict, input, last);
-        if r.is_err() {
-            // Never reuse a compressor in an unknown state.
-            *cell = None;
-        }
-        r
-    })
+    let mut c = Compress::new(Compression::new(level), false);
+    deflate_with(&mut c, dict, input, last)
 }
 
 fn deflate_with(c: &mut Compress, dict: &[u8], input: &[u8], last: bool) -> BlockResult {
@@ -245,12 +231,19 @@ mod tests {
     use std::io::Read;
 
     fn sample(len: usize) -> Vec<u8> {
-        // Compressible but not trivial: a counter mixed with text.
+        // Random bytes, then highly repetitive text: long matches that reach
+        // the end of the window, where a compressor state leaked from an
+        // earlier block (stale window bytes) would change the output.
         let mut v = Vec::with_capacity(len);
-        let mut x: u32 = 12345;
+        let mut x: u64 = 0x2545_f491_4f6c_dd1d;
+        while v.len() < len / 2 {
+            x ^= x << 13;
+            x ^= x >> 7;
+            x ^= x << 17;
+            v.extend_from_slice(&x.to_le_bytes());
+        }
         while v.len() < len {
-            x = x.wrapping_mul(1_103_515_245).wrapping_add(12345);
-            v.extend_from_slice(format!("line {} value {}\n", v.len() / 7, x % 97).as_bytes());
+            v.extend_from_slice(b"scratchify layer text\n");
         }
         v.truncate(len);
         v
@@ -284,9 +277,10 @@ mod tests {
         ] {
             let data = sample(len);
             let one = gz(&data, 1, 6);
-            let three = gz(&data, 3, 6);
-            if one != three {
-                failures.push(format!("len {len}: 1 vs 3 threads differ"));
+            for threads in [2, 3, 4] {
+                if gz(&data, threads, 6) != one {
+                    failures.push(format!("len {len}: 1 vs {threads} threads differ"));
+                }
             }
             let mut back = Vec::new();
             if let Err(e) = flate2::read::GzDecoder::new(&one[..]).read_to_end(&mut back) {

@@ -517,7 +517,7 @@ fn compressor_fingerprint(compression: Compression) -> Result<String, ImageError
         x ^= x << 13;
         x ^= x >> 7;
         x ^= x << 17;
-        if i % 3 == 0 {
+        if i.is_multiple_of(3) {
             sample.extend_from_slice(&x.to_le_bytes());
         } else {
             sample.extend_from_slice(format!("entry {i} {}\n", x % 1000).as_bytes());
