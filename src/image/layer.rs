@@ -673,3 +673,138 @@ pub(crate) fn plan_stats(plan: &LayerPlan) -> (usize, u64, Vec<SetIdFile>) {
     }
     (plan.entries.len(), bytes, setid)
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn p(s: &str) -> ImagePath {
+        ImagePath::new(s).unwrap()
+    }
+
+    fn link(t: &str) -> TreeEntry {
+        TreeEntry {
+            kind: EntryKind::Hardlink { target: p(t) },
+            mode: 0o644,
+            uid: 0,
+            gid: 0,
+        }
+    }
+
+    fn tree(entries: Vec<(&str, TreeEntry)>) -> FileTree {
+        let mut t = FileTree::new();
+        for (k, v) in entries {
+            t.insert(p(k), v);
+        }
+        t
+    }
+
+    #[test]
+    fn hard_link_groups_are_rooted_at_the_first_path() {
+        let t = tree(vec![
+            (
+                "z/target",
+                TreeEntry::bytes(b"x".to_vec(), 0o4755).owned(5, 6),
+            ),
+            ("a/first", link("z/target")),
+            ("m/chain", link("a/first")),
+            ("s/sym", TreeEntry::symlink("z/target")),
+            ("s/link-to-sym", link("s/sym")),
+        ]);
+        let plan = plan_layer(&t, &[]).unwrap();
+        let get = |k: &str| plan.entries.iter().find(|e| e.path == p(k)).unwrap();
+        assert!(matches!(get("a/first").kind, PlannedKind::File { .. }));
+        for l in ["m/chain", "z/target"] {
+            assert_eq!(
+                get(l).kind,
+                PlannedKind::Hardlink {
+                    target: p("a/first")
+                },
+                "{l}"
+            );
+            assert_eq!((get(l).mode, get(l).uid, get(l).gid), (0o4755, 5, 6));
+        }
+        assert_eq!(
+            get("s/link-to-sym").kind,
+            PlannedKind::Symlink {
+                target: "z/target".into()
+            }
+        );
+        // Parents added for a, m, s, z.
+        let parents: Vec<&str> = plan.parents_added.iter().map(|x| x.as_str()).collect();
+        assert_eq!(parents, ["a", "m", "s", "z"]);
+        let (_, _, setid) = plan_stats(&plan);
+        assert_eq!(setid.len(), 3, "the file and its two links");
+    }
+
+    #[test]
+    fn cross_layer_links_are_copied_and_bad_trees_rejected() {
+        let other = tree(vec![("lib/x", TreeEntry::bytes(b"lib".to_vec(), 0o644))]);
+        let t = tree(vec![("bin/x", link("lib/x"))]);
+        let plan = plan_layer(&t, &[&other]).unwrap();
+        assert_eq!(plan.hardlinks_copied.len(), 1);
+        assert!(matches!(
+            plan.entries
+                .iter()
+                .find(|e| e.path == p("bin/x"))
+                .unwrap()
+                .kind,
+            PlannedKind::File { .. }
+        ));
+
+        let cases: Vec<(&str, FileTree)> = vec![
+            ("dangling", tree(vec![("a", link("nowhere"))])),
+            ("loop", tree(vec![("a", link("b")), ("b", link("a"))])),
+            ("self", tree(vec![("a", link("a"))])),
+            (
+                "link to dir",
+                tree(vec![("d", TreeEntry::dir(0o755)), ("a", link("d"))]),
+            ),
+            (
+                "inside a file",
+                tree(vec![
+                    ("f", TreeEntry::bytes(b"".to_vec(), 0o644)),
+                    ("f/g", TreeEntry::bytes(b"".to_vec(), 0o644)),
+                ]),
+            ),
+            (
+                "inside a symlink",
+                tree(vec![
+                    ("lib", TreeEntry::symlink("usr/lib")),
+                    ("lib/x", TreeEntry::bytes(b"".to_vec(), 0o644)),
+                ]),
+            ),
+        ];
+        let accepted: Vec<&str> = cases
+            .iter()
+            .filter(|(_, t)| plan_layer(t, &[]).is_ok())
+            .map(|(n, _)| *n)
+            .collect();
+        assert!(accepted.is_empty(), "accepted {accepted:?}");
+    }
+
+    #[test]
+    fn cache_key_tracks_what_changes_bytes() {
+        let base = tree(vec![("a", TreeEntry::bytes(b"one".to_vec(), 0o644))]);
+        let key = |t: &FileTree, c: Compression, e: u64| {
+            cache_key(&plan_layer(t, &[]).unwrap(), None, c, e).unwrap()
+        };
+        let k0 = key(&base, Compression::default(), 0);
+        assert_eq!(k0, key(&base, Compression::default(), 0));
+        let variants = [
+            tree(vec![("a", TreeEntry::bytes(b"two".to_vec(), 0o644))]),
+            tree(vec![("a", TreeEntry::bytes(b"one".to_vec(), 0o600))]),
+            tree(vec![(
+                "a",
+                TreeEntry::bytes(b"one".to_vec(), 0o644).owned(1, 0),
+            )]),
+            tree(vec![("b", TreeEntry::bytes(b"one".to_vec(), 0o644))]),
+        ];
+        for (i, v) in variants.iter().enumerate() {
+            assert_ne!(key(v, Compression::default(), 0), k0, "variant {i}");
+        }
+        assert_ne!(key(&base, Compression::Gzip { level: 1 }, 0), k0);
+        assert_ne!(key(&base, Compression::default_zstd(), 0), k0);
+        assert_ne!(key(&base, Compression::default(), 1), k0);
+    }
+}

@@ -64,7 +64,7 @@ impl FromStr for Format {
     }
 }
 
-/// Options for [`write`].
+/// Options for [`write()`].
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct WriteOptions {
     /// The name to record (index annotations, docker `RepoTags`).
