@@ -1,0 +1,9 @@
+FROM python:2.7.8
+
+RUN mkdir -p /usr/src/app
+WORKDIR /usr/src/app
+
+ONBUILD COPY requirements.txt /usr/src/app/
+ONBUILD RUN pip install -r requirements.txt
+
+ONBUILD COPY . /usr/src/app

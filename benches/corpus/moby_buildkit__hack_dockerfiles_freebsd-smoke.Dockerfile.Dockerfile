@@ -1,0 +1,3 @@
+FROM dougrabson/freebsd-minimal:13
+
+RUN echo "Hello, buildkit!"
