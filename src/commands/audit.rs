@@ -48,8 +48,8 @@ use crate::report::{
     self, CopiedFile, Finding, HumanOptions, MarkdownOptions, Report, ReportInputs, Severity,
 };
 use crate::source::Span;
+use crate::store::Closure;
 use crate::store::debian::{DebianConfig, DebianStore, host_release};
-use crate::store::{Closure, ResolveOptions, Store};
 use crate::tree::ImagePath;
 
 /// How many build-context entries an audit looks at, in all.
@@ -178,9 +178,9 @@ pub fn resolve_debian(plan: &Plan, options: &StoreOptions) -> miette::Result<Opt
     config.offline = options.offline;
     config.progress = false;
     let store = DebianStore::new(config)?;
-    let requests = report::debian_requests(plan)?;
-    let minimal = store.resolve(&requests, &ResolveOptions { prune: true })?;
-    let (docker_build, findings) = report::resolve_docker_build(&store, plan)?;
+    let (docker_build, mut findings) = report::resolve_docker_build(&store, plan)?;
+    let (minimal, more) = report::resolve_minimal(&store, plan, &docker_build)?;
+    findings.extend(more);
     Ok(Some(Resolved {
         minimal,
         docker_build,
@@ -670,6 +670,20 @@ impl DockerIgnore {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn arguments_are_consistent() {
+        use clap::{CommandFactory, Parser};
+        #[derive(Parser)]
+        struct Cli {
+            #[command(flatten)]
+            args: Args,
+        }
+        Cli::command().debug_assert();
+        let cli = Cli::parse_from(["audit", "--sbom", "spdx", "-o", "x.json", "Dockerfile"]);
+        assert_eq!(cli.args.sbom, Some(Sbom::Spdx));
+        assert!(Cli::try_parse_from(["audit", "--sbom", "spdx", "--format", "json", "D"]).is_err());
+    }
 
     #[test]
     fn dockerignore_matches_parents_and_exceptions() {

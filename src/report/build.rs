@@ -173,22 +173,29 @@ pub fn docker_build_requests(
     if let Some(base) = &plan.base
         && base.family.ecosystem() == Some(Ecosystem::Debian)
     {
-        for d in &plan.dropped {
-            if let plan::DroppedKind::BaseContent { name } = &d.what
-                && !skip.contains(name)
-                && named.insert(name.clone())
-            {
+        for name in base_content(plan) {
+            if !skip.contains(&name) && named.insert(name.clone()) {
                 out.push(store_request(
-                    name,
+                    &name,
                     None,
                     None,
                     false,
-                    format!("FROM {} ({})", base.reference, d.provenance.location()),
+                    format!("FROM {} ({})", base.reference, base.provenance.location()),
                 )?);
             }
         }
     }
     Ok(out)
+}
+
+/// What the final stage's base image carries (`base_content` of its family
+/// in `grammar/bases.toml`), whether or not the plan keeps some of it.
+pub fn base_content(plan: &Plan) -> Vec<String> {
+    plan.base
+        .as_ref()
+        .and_then(|b| plan::bases::map_base(&b.reference))
+        .map(|m| m.base_content)
+        .unwrap_or_default()
 }
 
 /// Resolve [`docker_build_requests`] without pruning. A base-content or
@@ -199,19 +206,15 @@ pub fn resolve_docker_build(
     store: &dyn Store,
     plan: &Plan,
 ) -> Result<(Closure, Vec<Finding>), StoreError> {
-    let optional: BTreeSet<String> = plan
-        .dropped
-        .iter()
-        .filter_map(|d| match &d.what {
-            plan::DroppedKind::BaseContent { name } => Some(name.clone()),
-            plan::DroppedKind::Package {
-                ecosystem: Ecosystem::Debian,
-                name,
-                ..
-            } if in_docker_build_image(&d.rule) => Some(name.clone()),
-            _ => None,
-        })
-        .collect();
+    let mut optional: BTreeSet<String> = base_content(plan).into_iter().collect();
+    optional.extend(plan.dropped.iter().filter_map(|d| match &d.what {
+        plan::DroppedKind::Package {
+            ecosystem: Ecosystem::Debian,
+            name,
+            ..
+        } if in_docker_build_image(&d.rule) => Some(name.clone()),
+        _ => None,
+    }));
     let kept: BTreeSet<&str> = plan
         .packages
         .iter()
@@ -245,6 +248,69 @@ pub fn resolve_docker_build(
             Err(e) => return Err(e),
         }
     }
+}
+
+/// Resolve the minimal closure ([`debian_requests`], pruned). A virtual
+/// name with several providers and no request for one of them (bash needs
+/// base-files, which needs `awk`) is an error in the store; here, when
+/// exactly one provider is in the docker-build closure (the base image's
+/// choice, mawk), it is requested too, and a note says so. Other errors are
+/// returned as they are.
+pub fn resolve_minimal(
+    store: &dyn Store,
+    plan: &Plan,
+    docker_build: &Closure,
+) -> Result<(Closure, Vec<Finding>), StoreError> {
+    let mut requests = debian_requests(plan)?;
+    let mut findings = Vec::new();
+    let base = plan
+        .base
+        .as_ref()
+        .map_or_else(|| "the base image".to_string(), |b| b.reference.clone());
+    // Each retry adds a request for a new name, at most one per provider set.
+    for _ in 0..64 {
+        match store.resolve(&requests, &store::ResolveOptions { prune: true }) {
+            Err(StoreError::Ambiguous {
+                name,
+                providers,
+                wanted_by,
+            }) => {
+                let chosen: Vec<&String> = providers
+                    .iter()
+                    .filter(|p| docker_build.get(p).is_some())
+                    .collect();
+                match chosen.as_slice() {
+                    [one] if !requests.iter().any(|r| r.name == **one) => {
+                        findings.push(Finding {
+                            severity: Severity::Note,
+                            code: "audit::virtual-as-base".into(),
+                            message: format!(
+                                "{wanted_by} needs the virtual package {name}; {one} provides it, as in {base}"
+                            ),
+                            label: None,
+                            help: Some(format!("install {one} (or another provider of {name}) explicitly to choose")),
+                            location: None,
+                        });
+                        requests.push(store::PackageRequest::new(
+                            one.as_str(),
+                            format!("{name} for {wanted_by}, as in {base}"),
+                        ));
+                    }
+                    _ => {
+                        return Err(StoreError::Ambiguous {
+                            name,
+                            providers,
+                            wanted_by,
+                        });
+                    }
+                }
+            }
+            other => return other.map(|c| (c, findings)),
+        }
+    }
+    Err(StoreError::Config(
+        "too many ambiguous virtual packages in one closure".into(),
+    ))
 }
 
 fn store_request(
@@ -474,14 +540,7 @@ impl Builder<'_> {
                 (bytes, members.len() as u64)
             }
             // No store: the size is unknown, the named content is known.
-            None => (
-                0,
-                self.plan
-                    .dropped
-                    .iter()
-                    .filter(|d| matches!(d.what, plan::DroppedKind::BaseContent { .. }))
-                    .count() as u64,
-            ),
+            None => (0, base_content(self.plan).len() as u64),
         };
         self.report.base = Some(BaseImage {
             reference: base.reference.clone(),
@@ -496,14 +555,8 @@ impl Builder<'_> {
     /// everything reachable from the base content packages over its edges.
     fn base_members(&self, docker: &Closure) -> BTreeSet<String> {
         let mut seen = BTreeSet::new();
-        let mut stack: Vec<String> = self
-            .plan
-            .dropped
-            .iter()
-            .filter_map(|d| match &d.what {
-                plan::DroppedKind::BaseContent { name } => Some(name.clone()),
-                _ => None,
-            })
+        let mut stack: Vec<String> = base_content(self.plan)
+            .into_iter()
             .filter(|n| docker.get(n).is_some())
             .collect();
         while let Some(n) = stack.pop() {
@@ -568,7 +621,11 @@ impl Builder<'_> {
                         // it): its origin label is all there is.
                         chain.last().and_then(|root| match &root.why {
                             Why::Requested { origin, request } => Some(Request {
-                                text: format!("{request} ({origin})"),
+                                text: if *request == root.name {
+                                    origin.clone()
+                                } else {
+                                    format!("{request} ({origin})")
+                                },
                                 location: None,
                             }),
                             Why::Needed { .. } => None,
@@ -744,8 +801,14 @@ impl Builder<'_> {
                     && self.has_store(eco)
                 {
                     // The plan dropped it, but the run-time closure needs it.
-                    let needed_by = kept.chain.first().cloned().unwrap_or_default();
-                    let needed_by = needed_by.trim_start_matches("deb:").to_string();
+                    let needed_by = match kept.chain.first() {
+                        Some(id) => id.trim_start_matches("deb:").to_string(),
+                        None => kept
+                            .request
+                            .as_ref()
+                            .map(|r| r.text.clone())
+                            .unwrap_or_default(),
+                    };
                     self.report.warnings.push(Finding {
                         severity: Severity::Note,
                         code: "audit::dropped-but-needed".into(),
@@ -1204,7 +1267,10 @@ pub fn with_synthesized(
 }
 
 /// The written image: digest, sizes and one summary per layer
-/// (`content` is the layer's `created_by` history text).
+/// (`content` is the layer's `created_by` history text, followed by its
+/// comment in brackets when it has one). `scratchify explain` finds the
+/// kept items of a layer by the package names that appear as words in
+/// `content`, so a package layer should name its package(s) there.
 pub fn with_image(report: &mut Report, image: &crate::image::Image) {
     report.image = Some(ImageSummary {
         digest: image.digest().to_string(),
@@ -1217,7 +1283,10 @@ pub fn with_image(report: &mut Report, image: &crate::image::Image) {
                 digest: l.info.digest.to_string(),
                 compressed_bytes: l.info.size,
                 uncompressed_bytes: l.info.uncompressed_size,
-                content: l.info.created_by.clone(),
+                content: match l.info.comment.as_deref() {
+                    Some(c) if !c.is_empty() => format!("{} [{c}]", l.info.created_by),
+                    _ => l.info.created_by.clone(),
+                },
             })
             .collect(),
     });

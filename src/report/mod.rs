@@ -52,7 +52,7 @@ mod util;
 
 pub use build::{
     CopiedFile, ReportInputs, debian_requests, docker_build_requests, from_plan, report_path_for,
-    resolve_docker_build, with_image, with_slim, with_synthesized,
+    resolve_docker_build, resolve_minimal, with_image, with_slim, with_synthesized,
 };
 pub use explain::{explain_dropped, explain_kept};
 pub use html::render_html;
