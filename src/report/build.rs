@@ -1378,6 +1378,150 @@ mod tests {
         }
     }
 
+    fn kept(name: &str, size: u64, chain: &[&str], deps: &[&str]) -> KeptItem {
+        KeptItem {
+            id: format!("deb:{name}"),
+            kind: KeptKind::Package,
+            name: name.into(),
+            version: Some("1".into()),
+            arch: Some("amd64".into()),
+            size_bytes: size,
+            files: None,
+            purl: None,
+            license: None,
+            sha256: None,
+            sha1: None,
+            chain: chain.iter().map(|c| format!("deb:{c}")).collect(),
+            request: Some(Request {
+                text: "apt-get install nginx".into(),
+                location: None,
+            }),
+            depends_on: deps.iter().map(|c| format!("deb:{c}")).collect(),
+        }
+    }
+
+    #[test]
+    fn slim_results_refine_the_report() {
+        use crate::store::slim::{DroppedFile, DroppedPackage, SlimResult};
+        use crate::tree::{FileTree, ImagePath, TreeEntry};
+        let mut report = Report::new(
+            Tool::current(),
+            0,
+            DockerfileSource {
+                path: "Dockerfile".into(),
+                text: String::new(),
+            },
+        );
+        report.kept = vec![
+            kept("nginx", 1000, &[], &["iproute2", "libc6"]),
+            kept("iproute2", 500, &["nginx"], &["libc6"]),
+            kept("libc6", 2000, &["nginx"], &[]),
+        ];
+        report.totals.docker_build_estimate_bytes = 10_000;
+        report.totals.shells_left = vec!["iproute2".into()];
+        let p = |s: &str| ImagePath::new(s).unwrap();
+        let mut nginx_tree = FileTree::new();
+        nginx_tree.insert(p("usr/sbin"), TreeEntry::dir(0o755));
+        nginx_tree.insert(p("usr/sbin/nginx"), TreeEntry::bytes(vec![0u8; 900], 0o755));
+        let mut libc_tree = FileTree::new();
+        libc_tree.insert(
+            p("usr/lib/libc.so.6"),
+            TreeEntry::bytes(vec![0u8; 1800], 0o755),
+        );
+        libc_tree.insert(p("usr/lib/ld.so"), TreeEntry::symlink("libc.so.6"));
+        let slim = SlimResult {
+            dropped_packages: vec![DroppedPackage {
+                name: "iproute2".into(),
+                rule: crate::store::slim::UNREACHABLE_PACKAGE.into(),
+                reason: "nothing reaches it".into(),
+                bytes: 480,
+            }],
+            dropped_files: vec![
+                DroppedFile {
+                    package: "nginx".into(),
+                    path: p("usr/share/doc/nginx/changelog.gz"),
+                    rule: "slim/doc".into(),
+                    reason: "docs".into(),
+                    bytes: 30,
+                },
+                DroppedFile {
+                    package: "nginx".into(),
+                    path: p("usr/share/doc/nginx/README"),
+                    rule: "slim/doc".into(),
+                    reason: "docs".into(),
+                    bytes: 12,
+                },
+            ],
+            kept_trees: [
+                ("nginx".to_string(), nginx_tree),
+                ("libc6".to_string(), libc_tree),
+            ]
+            .into_iter()
+            .collect(),
+            ..SlimResult::default()
+        };
+        with_slim(&mut report, &slim);
+        let names: Vec<&str> = report.kept.iter().map(|k| k.name.as_str()).collect();
+        assert_eq!(names, ["nginx", "libc6"]);
+        let nginx = &report.kept[0];
+        assert_eq!((nginx.size_bytes, nginx.files), (900, Some(1)));
+        assert_eq!(nginx.depends_on, ["deb:libc6"]);
+        assert_eq!(
+            (report.kept[1].size_bytes, report.kept[1].files),
+            (1800, Some(2))
+        );
+        let ip = report
+            .dropped
+            .iter()
+            .find(|d| d.name == "iproute2")
+            .unwrap();
+        assert_eq!(ip.rule, "prune/unreachable-package");
+        assert_eq!(
+            (ip.bytes_saved, ip.wanted_by.as_deref()),
+            (480, Some("nginx"))
+        );
+        let docs = report
+            .dropped
+            .iter()
+            .find(|d| d.rule == "prune/docs")
+            .unwrap();
+        assert_eq!(docs.name, "/usr/share/doc/nginx");
+        assert_eq!(docs.bytes_saved, 42);
+        assert!(docs.reason.contains("2 files of nginx"), "{}", docs.reason);
+        let t = &report.totals;
+        assert_eq!(
+            (t.minimal_bytes, t.packages_after, t.files_after),
+            (2700, 2, 3)
+        );
+        assert!(t.shells_left.is_empty(), "a dropped package is not left");
+        assert_eq!(t.docker_build_estimate_bytes, 10_000);
+
+        // Synthesized files: sizes and digests of what the image stage wrote.
+        let rootfs = crate::image::synthesize_rootfs(&crate::image::RootfsSpec::default()).unwrap();
+        with_synthesized(&mut report, &rootfs, |_| None);
+        let passwd = report
+            .synthesized
+            .iter()
+            .find(|s| s.path == "/etc/passwd")
+            .expect("passwd is synthesized");
+        let entry = rootfs.tree.entries.get(&p("etc/passwd")).unwrap();
+        let crate::tree::EntryKind::File {
+            size,
+            source: crate::tree::FileSource::Bytes(data),
+        } = &entry.kind
+        else {
+            panic!("passwd is a file")
+        };
+        assert_eq!(passwd.size_bytes, *size);
+        use sha2::Digest as _;
+        assert_eq!(
+            passwd.sha256.as_deref(),
+            Some(hex::encode(sha2::Sha256::digest(data)).as_str())
+        );
+        let synth: u64 = report.synthesized.iter().map(|s| s.size_bytes).sum();
+        assert_eq!(report.totals.minimal_bytes, 2700 + synth);
+    }
+
     #[test]
     fn pins_and_paths() {
         assert_eq!(pinned_version(Some("==3.0.3")).as_deref(), Some("3.0.3"));
