@@ -615,3 +615,54 @@ fn alpine_examples_without_network() {
     }
     assert!(failures.is_empty(), "{failures:#?}");
 }
+
+/// A Debian base with nothing installed still has a base estimate; a
+/// `scratch` image has no base at all, and nothing to waste.
+#[test]
+fn bases_without_packages() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    std::fs::write(dir.path().join("app"), vec![7u8; 4096]).expect("write");
+    let debian = dir.path().join("Dockerfile");
+    std::fs::write(
+        &debian,
+        "FROM debian:bookworm-slim\nCOPY app /usr/local/bin/app\nENTRYPOINT [\"/usr/local/bin/app\"]\n",
+    )
+    .expect("write");
+    let scratch = dir.path().join("Dockerfile.scratch");
+    std::fs::write(
+        &scratch,
+        "FROM scratch\nCOPY app /app\nENTRYPOINT [\"/app\"]\n",
+    )
+    .expect("write");
+    let json = |df: &std::path::Path| {
+        let out = run(&["audit", "--format", "json", df.to_str().expect("utf-8")]);
+        assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+        report::from_json(&text(&out.stdout)).expect("report")
+    };
+    let r = json(&debian);
+    let base = r.base.as_ref().expect("a base");
+    assert!(
+        base.size_bytes > 20_000_000 && base.packages > 30,
+        "{base:?}"
+    );
+    assert_eq!(r.totals.minimal_bytes, 4096);
+    assert_eq!(
+        r.totals.docker_build_estimate_bytes,
+        base.size_bytes + 4096,
+        "base plus the COPY"
+    );
+    assert_eq!(
+        (r.totals.packages_before, r.totals.packages_after),
+        (base.packages, 0)
+    );
+    let app = r
+        .kept_by_id("file:/usr/local/bin/app")
+        .expect("app is kept");
+    assert_eq!(app.size_bytes, 4096);
+
+    let r = json(&scratch);
+    assert!(r.base.is_none());
+    assert_eq!(r.totals.waste_bytes(), 0);
+    assert_eq!(r.totals.minimal_bytes, 4096);
+    assert!(r.dropped.is_empty(), "{:?}", r.dropped);
+}

@@ -245,8 +245,11 @@ pub fn run(args: Args) -> CommandResult {
         Some(path) => write_atomic(path, text.as_bytes())?,
         None => {
             let mut out = std::io::stdout().lock();
-            out.write_all(text.as_bytes()).into_diagnostic()?;
-            out.flush().into_diagnostic()?;
+            match out.write_all(text.as_bytes()).and_then(|()| out.flush()) {
+                // `audit | head`: the reader has what it wanted.
+                Err(e) if e.kind() == std::io::ErrorKind::BrokenPipe => {}
+                other => other.into_diagnostic()?,
+            }
         }
     }
     let verdict = evaluate(&report, &policy);

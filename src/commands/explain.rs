@@ -99,35 +99,45 @@ fn is_json(p: &Path) -> bool {
         .is_some_and(|e| e.eq_ignore_ascii_case("json"))
 }
 
+/// Write to standard output; a closed pipe (`| head`) is not an error.
+fn emit(text: &str) -> miette::Result<()> {
+    use std::io::Write;
+    let mut out = std::io::stdout().lock();
+    match out.write_all(text.as_bytes()).and_then(|()| out.flush()) {
+        Err(e) if e.kind() != std::io::ErrorKind::BrokenPipe => Err(e).into_diagnostic(),
+        _ => Ok(()),
+    }
+}
+
 fn explain_kept(out: &Path, what: &str) -> CommandResult {
     let (_, report) = read_report_for(out)?;
     if let Some(text) = report::explain_kept(&report, what) {
-        print!("{text}");
+        emit(&text)?;
         return Ok(ExitCode::SUCCESS);
     }
     // A file inside a package: find the layer that holds it.
     if out.is_dir()
         && let Some(found) = find_in_layout(out, what, &report)?
     {
-        println!(
-            "{} is in layer {} ({})",
+        let mut text = format!(
+            "{} is in layer {} ({})\n",
             what, found.layer_digest, found.content
         );
         let mut explained = false;
         for item in items_of_layer(&report, &found.content) {
-            if let Some(text) = report::explain_kept(&report, &item) {
-                print!("{text}");
+            if let Some(t) = report::explain_kept(&report, &item) {
+                text.push_str(&t);
                 explained = true;
             }
         }
         if !explained {
-            println!("  the report has no item for that layer's content");
+            text.push_str("  the report has no item for that layer's content\n");
         }
+        emit(&text)?;
         return Ok(ExitCode::SUCCESS);
     }
     if let Some(text) = report::explain_dropped(&report, what) {
-        println!("{what} is not in the image.");
-        print!("{text}");
+        emit(&format!("{what} is not in the image.\n{text}"))?;
         return Ok(ExitCode::from(1));
     }
     eprintln!(
@@ -182,12 +192,11 @@ fn explain_dropped(args: &Args, name: &str) -> CommandResult {
         )
     };
     if let Some(text) = report::explain_dropped(&report, name) {
-        print!("{text}");
+        emit(&text)?;
         return Ok(ExitCode::SUCCESS);
     }
     if let Some(text) = report::explain_kept(&report, name) {
-        println!("{name} is not dropped.");
-        print!("{text}");
+        emit(&format!("{name} is not dropped.\n{text}"))?;
         return Ok(ExitCode::from(1));
     }
     eprintln!(

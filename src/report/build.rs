@@ -28,6 +28,28 @@
 //!   them (maintainer-script dependencies, and Recommends where the request
 //!   did not turn them off).
 //!
+//! # For `scratchify build`
+//!
+//! ```text
+//! let (docker, mut findings) = report::resolve_docker_build(&store, &plan)?;
+//! // COPY'd files, keyed by the span of the plan file operation they came from:
+//! copied.entry(plan.files[op].provenance.span).or_default()
+//!       .push(CopiedFile { path, size, files: 1, sha256, sha1 });
+//! let mut r = report::from_plan(&plan, &source, closure.as_ref(), &ReportInputs {
+//!     docker_closure: Some(&docker), copied, findings,
+//!     plan_warnings: warnings, source_date_epoch });
+//! report::with_slim(&mut r, &slim);
+//! report::with_synthesized(&mut r, items);   // synthesized_items(&rootfs, ..) builds them
+//! report::with_image(&mut r, &image);
+//! // atomically: report::to_json(&r) -> report::report_path_for(&out)
+//! ```
+//!
+//! `closure` is the minimal closure the image was built from (pruned; if it
+//! was resolved with [`resolve_minimal`] virtual packages get the same
+//! choice as here). `scratchify explain OUT PATH` reads the JSON from
+//! [`report_path_for`]`(OUT)` and finds a package's files through the
+//! layer whose `created_by`/comment names the package.
+//!
 //! # Choices the issue left open
 //!
 //! - **The base image's size** is estimated from the package index, never by
@@ -492,6 +514,27 @@ pub fn from_plan(
             text: source.text().to_string(),
         },
     );
+    // A plan without Debian packages on a Debian base has an empty minimal
+    // closure: the base estimate still comes from the docker-build closure.
+    let empty = inputs.docker_closure.filter(|_| {
+        closure.is_none()
+            && !plan
+                .packages
+                .iter()
+                .any(|p| p.ecosystem == Ecosystem::Debian)
+    });
+    let empty = empty.map(|d| Closure {
+        store: d.store,
+        release: d.release.clone(),
+        arch: d.arch.clone(),
+        requests: Vec::new(),
+        paths: Vec::new(),
+        pruned: Vec::new(),
+        recommendations: Vec::new(),
+        indices: d.indices.clone(),
+        notes: Vec::new(),
+    });
+    let closure = closure.or(empty.as_ref());
     let mut b = Builder {
         plan,
         source,
@@ -528,7 +571,10 @@ impl Builder<'_> {
     }
 
     fn base(&mut self) {
-        let Some(base) = &self.plan.base else { return };
+        // `scratch` is no base image (the model's `base` is absent for it).
+        let Some(base) = self.plan.base.as_ref().filter(|b| b.family != Family::None) else {
+            return;
+        };
         let (size_bytes, packages) = match self.docker {
             Some(docker) => {
                 let members = self.base_members(docker);
@@ -1227,14 +1273,21 @@ fn common_dir(paths: &[&str]) -> String {
     format!("/{}", common.unwrap_or_default().join("/"))
 }
 
-/// Files the image synthesizes (accounts, CA bundle, os-release, ...),
-/// as the image stage recorded them. `location` is the Dockerfile step an
-/// item stands in for, when the caller knows it.
-pub fn with_synthesized(
-    report: &mut Report,
+/// Add the files the image synthesizes (accounts, CA bundle, os-release,
+/// ...) and update the totals.
+pub fn with_synthesized(report: &mut Report, items: impl IntoIterator<Item = SynthesizedItem>) {
+    report.synthesized.extend(items);
+    recompute_kept_totals(report);
+}
+
+/// The report items of a synthesized rootfs: each record of the image
+/// stage with the size and digests of its file in the tree. `location` is
+/// the Dockerfile step an item stands in for, when the caller knows it.
+pub fn synthesized_items(
     rootfs: &crate::image::SynthesizedRootfs,
     location: impl Fn(&str) -> Option<Location>,
-) {
+) -> Vec<SynthesizedItem> {
+    let mut out = Vec::new();
     for item in &rootfs.items {
         let (size, sha256, sha1) = match rootfs.tree.entries.get(&item.path).map(|e| &e.kind) {
             Some(crate::tree::EntryKind::File {
@@ -1253,7 +1306,7 @@ pub fn with_synthesized(
             _ => (0, None, None),
         };
         let path = item.path.absolute();
-        report.synthesized.push(SynthesizedItem {
+        out.push(SynthesizedItem {
             location: location(&path),
             path,
             size_bytes: size,
@@ -1263,7 +1316,7 @@ pub fn with_synthesized(
             replaces: None,
         });
     }
-    recompute_kept_totals(report);
+    out
 }
 
 /// The written image: digest, sizes and one summary per layer
@@ -1498,7 +1551,7 @@ mod tests {
 
         // Synthesized files: sizes and digests of what the image stage wrote.
         let rootfs = crate::image::synthesize_rootfs(&crate::image::RootfsSpec::default()).unwrap();
-        with_synthesized(&mut report, &rootfs, |_| None);
+        with_synthesized(&mut report, synthesized_items(&rootfs, |_| None));
         let passwd = report
             .synthesized
             .iter()

@@ -52,7 +52,8 @@ mod util;
 
 pub use build::{
     CopiedFile, ReportInputs, debian_requests, docker_build_requests, from_plan, report_path_for,
-    resolve_docker_build, resolve_minimal, with_image, with_slim, with_synthesized,
+    resolve_docker_build, resolve_minimal, synthesized_items, with_image, with_slim,
+    with_synthesized,
 };
 pub use explain::{explain_dropped, explain_kept};
 pub use html::render_html;
