@@ -36,6 +36,7 @@
 //! - [`Totals`] from index sizes and the image; the renderers never add
 //!   them up themselves.
 
+pub mod build;
 mod explain;
 mod html;
 mod human;
@@ -49,6 +50,11 @@ mod sbom;
 pub mod threshold;
 mod util;
 
+pub use build::{
+    CopiedFile, ReportInputs, debian_requests, docker_build_requests, from_plan, report_path_for,
+    resolve_docker_build, resolve_minimal, synthesized_items, with_image, with_slim,
+    with_synthesized,
+};
 pub use explain::{explain_dropped, explain_kept};
 pub use html::render_html;
 pub use human::{HumanOptions, render_human};
