@@ -256,16 +256,12 @@ impl SourceRoot {
                 let target =
                     std::fs::read_link(&host).map_err(|e| format!("{}: {e}", host.display()))?;
                 let target = target.to_string_lossy().into_owned();
+                let link = done.join("/");
                 done.pop();
                 if target.starts_with('/') {
                     if self.kind == RootKind::Context {
                         return Err(format!(
-                            "{rel:?} goes through the symlink {} -> {target}, which leaves {}",
-                            done.iter()
-                                .chain(std::iter::once(&String::new()))
-                                .cloned()
-                                .collect::<Vec<_>>()
-                                .join("/"),
+                            "{rel:?} goes through the symlink {link} -> {target}, which leaves {}",
                             self.what()
                         ));
                     }

@@ -114,7 +114,9 @@ $(cat "$WORK/$ex.build.log")"
     fi
     mkdir -p "$layout"
     tar -xf "$out" -C "$layout"
-    if ! umoci unpack --image "$layout:latest" "$BUNDLE" >"$WORK/$ex.umoci.log" 2>&1; then
+    local rootless=()
+    ((EUID == 0)) || rootless=(--rootless)
+    if ! umoci unpack "${rootless[@]}" --image "$layout:latest" "$BUNDLE" >"$WORK/$ex.umoci.log" 2>&1; then
         fail "$ex: umoci unpack: $(cat "$WORK/$ex.umoci.log")"
         return 1
     fi
@@ -149,9 +151,14 @@ run_image() {
     done < <(jq -r '.process.env[]' "$cfg")
     # runc makes the container's stdio belong to its user; so do we.
     : >"$log"
-    chown "$uid:$gid" "$log"
-    setpriv --reuid="$uid" --regid="$gid" --clear-groups -- \
-        bwrap --unshare-user --uid "$uid" --gid "$gid" \
+    # As root, bwrap starts as the image's uid so files keep their owners;
+    # otherwise (rootless unpack) the caller's files appear as that uid.
+    local -a drop=()
+    if ((EUID == 0)); then
+        chown "$uid:$gid" "$log"
+        drop=(setpriv --reuid="$uid" --regid="$gid" --clear-groups --)
+    fi
+    "${drop[@]}" bwrap --unshare-user --uid "$uid" --gid "$gid" \
         --bind "$bundle/rootfs" / --proc /proc --dev /dev \
         --unshare-pid --unshare-ipc --unshare-uts --die-with-parent \
         --clearenv "${env_args[@]}" --chdir "$cwd" -- "${argv[@]}" \
@@ -318,7 +325,9 @@ $(cat "$log")"
 }
 
 # bubblewrap must work here; say exactly why if it does not.
-if ! bwrap_err=$(setpriv --reuid=65534 --regid=65534 --clear-groups -- \
+DROP=()
+((EUID == 0)) && DROP=(setpriv --reuid=65534 --regid=65534 --clear-groups --)
+if ! bwrap_err=$("${DROP[@]}" \
     bwrap --unshare-user --uid 65534 --gid 65534 --ro-bind / / --proc /proc --dev /dev \
     --unshare-pid -- /bin/true 2>&1); then
     echo "e2e: bubblewrap cannot create its sandbox here: $bwrap_err" >&2
