@@ -418,3 +418,66 @@ fn accounts_get_ids_like_useradd() {
     assert_eq!(user("bob"), Some((1500, 1500)));
     assert_eq!(b.config.user.as_deref(), Some("998:998"));
 }
+
+/// The CA bundle algorithm against the real `update-ca-certificates`
+/// output of this host: the host's certificate files, as a tree, must give
+/// the host's `/etc/ssl/certs/ca-certificates.crt` byte for byte.
+#[test]
+fn ca_bundle_matches_update_ca_certificates_on_this_host() {
+    use scratchify::tree::{EntryKind, FileSource, FileTree, ImagePath, TreeEntry};
+    let conf = std::fs::read_to_string("/etc/ca-certificates.conf")
+        .expect("this host has ca-certificates installed");
+    let disabled: Vec<String> = conf
+        .lines()
+        .filter_map(|l| l.strip_prefix('!'))
+        .map(|l| format!("usr/share/ca-certificates/{l}"))
+        .collect();
+    let mut tree = FileTree::new();
+    for root in [
+        "/usr/share/ca-certificates",
+        "/usr/local/share/ca-certificates",
+    ] {
+        let mut stack = vec![PathBuf::from(root)];
+        while let Some(dir) = stack.pop() {
+            let Ok(rd) = std::fs::read_dir(&dir) else {
+                continue;
+            };
+            for e in rd.flatten() {
+                let p = e.path();
+                let meta = std::fs::metadata(&p).unwrap();
+                if meta.is_dir() {
+                    stack.push(p);
+                } else {
+                    let ip = ImagePath::new(p.to_str().unwrap()).unwrap();
+                    if disabled.iter().any(|d| d == ip.as_str()) {
+                        continue;
+                    }
+                    tree.insert(
+                        ip,
+                        TreeEntry {
+                            kind: EntryKind::File {
+                                source: FileSource::Disk(p.clone()),
+                                size: meta.len(),
+                            },
+                            mode: 0o644,
+                            uid: 0,
+                            gid: 0,
+                        },
+                    );
+                }
+            }
+        }
+    }
+    let bundle = pipeline::cabundle::build(&[("host".into(), &tree)])
+        .unwrap()
+        .expect("certificates found");
+    let host = std::fs::read("/etc/ssl/certs/ca-certificates.crt").unwrap();
+    assert!(bundle.certificates.len() > 100);
+    assert!(
+        bundle.content == host,
+        "our bundle ({} bytes, {} certificates) differs from update-ca-certificates' ({} bytes)",
+        bundle.bytes,
+        bundle.certificates.len(),
+        host.len()
+    );
+}
