@@ -33,8 +33,8 @@ use super::accounts::Owner;
 use super::context::{IgnoreRules, SourceMatch, SourceRoot};
 use super::files::{ModeSpec, Workspace};
 
-pub const MAX_ARCHIVE_BYTES: u64 = 1 << 30;
-pub const MAX_URL_BYTES: u64 = 1 << 30;
+pub const MAX_ARCHIVE_BYTES: u64 = 256 << 20;
+pub const MAX_URL_BYTES: u64 = 256 << 20;
 
 /// How copied entries are owned and moded.
 pub struct CopyAttrs {

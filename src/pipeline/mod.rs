@@ -831,17 +831,19 @@ pub fn build_planned(
     let prelim = match prelim {
         Ok(r) => r,
         Err(e) => {
-            errors.push(diag(
-                &source,
-                plan.accounts
-                    .first()
-                    .map(|a| &a.provenance)
-                    .or(plan.base.as_ref().map(|b| &b.provenance))
-                    .unwrap_or(&plan.stages[plan.final_stage].provenance),
-                "pipeline::account",
-                e.to_string(),
-            ));
-            return Err(fail(errors, &plan));
+            // An account clash: point at the first account line if any.
+            match plan.accounts.first() {
+                Some(a) => {
+                    errors.push(diag(
+                        &source,
+                        &a.provenance,
+                        "pipeline::account",
+                        e.to_string(),
+                    ));
+                    return Err(fail(errors, &plan));
+                }
+                None => return Err(e.into()),
+            }
         }
     };
     if !errors.is_empty() {
