@@ -481,3 +481,118 @@ fn ca_bundle_matches_update_ca_certificates_on_this_host() {
         host.len()
     );
 }
+
+fn tar_gz(path: &Path, entries: &[(&str, &[u8])]) {
+    let f = std::fs::File::create(path).unwrap();
+    let gz = flate2::write::GzEncoder::new(f, flate2::Compression::default());
+    let mut b = tar::Builder::new(gz);
+    for (name, data) in entries {
+        let mut h = tar::Header::new_gnu();
+        h.set_size(data.len() as u64);
+        h.set_mode(0o640);
+        h.set_uid(7);
+        h.set_gid(8);
+        // Written raw: the tar crate refuses `..` in set_path.
+        let bytes = name.as_bytes();
+        h.as_old_mut().name[..bytes.len()].copy_from_slice(bytes);
+        h.set_cksum();
+        b.append(&h, *data).unwrap();
+    }
+    b.into_inner().unwrap().finish().unwrap();
+}
+
+#[test]
+fn add_unpacks_local_archives_and_refuses_escaping_entries() {
+    let ctx = Ctx::new(
+        "FROM scratch\nCOPY app /app\nADD bundle.tar.gz /opt/\nADD notes.txt /opt/\nCMD [\"/app\"]\n",
+    );
+    tar_gz(
+        &ctx.path().join("bundle.tar.gz"),
+        &[("lib/x.so", b"elf"), ("etc/y.conf", b"y")],
+    );
+    write_file(ctx.path(), "notes.txt", "plain", 0o644);
+    let b = ok(ctx.build());
+    let (_tmp, layout) = layout_of(&b);
+    let e = final_entries(&layout);
+    match e.get("opt/lib/x.so") {
+        Some(x) if x.kind == 'f' && x.mode == 0o640 && x.uid == 7 && x.gid == 8 && x.size == 3 => {}
+        other => panic!("/opt/lib/x.so: {other:?}"),
+    }
+    assert_eq!(e["opt/notes.txt"].kind, 'f');
+    assert!(
+        !e.contains_key("opt/bundle.tar.gz"),
+        "the archive was unpacked, not copied"
+    );
+
+    let ctx = Ctx::new("FROM scratch\nCOPY app /app\nADD evil.tar.gz /opt/\nCMD [\"/app\"]\n");
+    tar_gz(
+        &ctx.path().join("evil.tar.gz"),
+        &[("../../etc/passwd", b"x")],
+    );
+    let got = messages(ctx.build());
+    assert!(
+        got.iter()
+            .any(|m| m.contains("climbs out") && m.contains("Dockerfile:3")),
+        "{got:?}"
+    );
+}
+
+/// A one-shot HTTP server on 127.0.0.1 serving `body` to every request.
+fn serve(body: &'static [u8]) -> (u16, std::thread::JoinHandle<()>) {
+    use std::io::{Read, Write};
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let port = listener.local_addr().unwrap().port();
+    let handle = std::thread::spawn(move || {
+        for _ in 0..2 {
+            let Ok((mut s, _)) = listener.accept() else {
+                return;
+            };
+            let mut buf = [0u8; 4096];
+            let _ = s.read(&mut buf);
+            let _ = write!(
+                s,
+                "HTTP/1.1 200 OK\r\nContent-Length: {}\r\nConnection: close\r\n\r\n",
+                body.len()
+            );
+            let _ = s.write_all(body);
+        }
+    });
+    (port, handle)
+}
+
+#[test]
+fn add_url_is_downloaded_and_checked_against_its_checksum() {
+    const BODY: &[u8] = b"downloaded content\n";
+    let (port, server) = serve(BODY);
+    let good = hex::encode(<sha2::Sha256 as sha2::Digest>::digest(BODY));
+    let ctx = Ctx::new(&format!(
+        "FROM scratch\nCOPY app /app\n\
+         ADD --checksum=sha256:{good} http://127.0.0.1:{port}/files/data.txt /srv/\n\
+         ADD --checksum=sha256:{} http://127.0.0.1:{port}/files/data.txt /srv/bad\n\
+         CMD [\"/app\"]\n",
+        "0".repeat(64)
+    ));
+    let got = messages(ctx.build());
+    server.join().unwrap();
+    assert!(
+        got.iter()
+            .any(|m| m.contains("checksum mismatch") && m.contains("Dockerfile:4")),
+        "{got:?}"
+    );
+    assert!(!got.iter().any(|m| m.contains("Dockerfile:3")), "{got:?}");
+
+    let (port, server) = serve(BODY);
+    let ctx = Ctx::new(&format!(
+        "FROM scratch\nCOPY app /app\n\
+         ADD --checksum=sha256:{good} http://127.0.0.1:{port}/files/data.txt /srv/\n\
+         CMD [\"/app\"]\n"
+    ));
+    let b = ok(ctx.build());
+    drop(server);
+    let (_tmp, layout) = layout_of(&b);
+    let e = final_entries(&layout);
+    match e.get("srv/data.txt") {
+        Some(x) if x.kind == 'f' && x.mode == 0o600 && x.size == BODY.len() as u64 => {}
+        other => panic!("/srv/data.txt: {other:?}"),
+    }
+}
