@@ -35,7 +35,8 @@ now() { date +%s.%N; }
 apt_state="$work/apt"
 mkdir -p "$apt_state/lists/partial" "$apt_state/cache/archives/partial"
 apt_opts=(-q "-oDir::State::Lists=$apt_state/lists" "-oDir::Cache=$apt_state/cache"
-    -oDir::State::status=/dev/null -oDebug::NoLocking=true -oAPT::Architecture=amd64)
+    -oDir::State::status=/dev/null -oDebug::NoLocking=true -oAPT::Architecture=amd64
+    -oAPT::Sandbox::User=root)
 LC_ALL=C apt-get "${apt_opts[@]}" update >/dev/null
 LC_ALL=C apt-cache "${apt_opts[@]}" dumpavail >"$work/avail"
 
