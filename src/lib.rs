@@ -14,6 +14,7 @@
 pub mod commands;
 pub mod dockerfile;
 pub mod image;
+pub mod pipeline;
 pub mod plan;
 pub mod report;
 pub mod shell;
