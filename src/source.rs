@@ -6,7 +6,7 @@
 //! line can always show the exact Dockerfile bytes it is about.
 
 use std::fmt;
-use std::sync::Arc;
+use std::sync::{Arc, OnceLock};
 
 use miette::{Diagnostic, LabeledSpan, NamedSource, Severity, SourceCode, SourceSpan};
 use serde::{Deserialize, Serialize};
@@ -64,7 +64,8 @@ pub struct SourceFile {
     name: Arc<str>,
     text: Arc<str>,
     /// Byte offset of the start of every line, for line/column lookups.
-    line_starts: Arc<[usize]>,
+    /// Built on first use (parsing never needs it) and shared by clones.
+    line_starts: Arc<OnceLock<Box<[usize]>>>,
     /// The same text in the form miette renders snippets from (with the name
     /// in the snippet header).
     named: NamedSource<Arc<str>>,
@@ -73,16 +74,29 @@ pub struct SourceFile {
 impl SourceFile {
     pub fn new(name: impl Into<String>, text: impl Into<String>) -> Self {
         let text: String = text.into();
-        let mut line_starts = vec![0];
-        line_starts.extend(text.match_indices('\n').map(|(i, _)| i + 1));
         let name: String = name.into();
         let text: Arc<str> = Arc::from(text);
         SourceFile {
             named: NamedSource::new(name.clone(), Arc::clone(&text)),
             name: Arc::from(name),
             text,
-            line_starts: line_starts.into(),
+            line_starts: Arc::new(OnceLock::new()),
         }
+    }
+
+    /// Byte offset of the start of every line.
+    fn line_starts(&self) -> &[usize] {
+        self.line_starts.get_or_init(|| {
+            let mut starts = vec![0];
+            starts.extend(
+                self.text
+                    .bytes()
+                    .enumerate()
+                    .filter(|&(_, b)| b == b'\n')
+                    .map(|(i, _)| i + 1),
+            );
+            starts.into_boxed_slice()
+        })
     }
 
     pub fn name(&self) -> &str {
@@ -100,11 +114,13 @@ impl SourceFile {
 
     /// 1-based line and 1-based column (in bytes) of a byte offset.
     pub fn line_col(&self, offset: usize) -> (usize, usize) {
-        let line = match self.line_starts.binary_search(&offset) {
+        let starts = self.line_starts();
+        let line = match starts.binary_search(&offset) {
             Ok(i) => i,
-            Err(i) => i - 1,
+            Err(i) => i.saturating_sub(1),
         };
-        (line + 1, offset - self.line_starts[line] + 1)
+        let start = starts.get(line).copied().unwrap_or(0);
+        (line + 1, offset.saturating_sub(start) + 1)
     }
 
     /// A `file:line` string for a span, for one-line messages and reports.

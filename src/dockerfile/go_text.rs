@@ -17,6 +17,21 @@ pub fn trim_space(s: &str) -> &str {
     s.trim_matches(is_space)
 }
 
+/// `s` without leading Go-`unicode.IsSpace` characters; ASCII is checked
+/// byte by byte, anything else by character.
+#[inline]
+pub fn trim_start_space(s: &str) -> &str {
+    let skip = s
+        .bytes()
+        .take_while(|&b| matches!(b, b'\t' | b'\n' | b'\x0b' | b'\x0c' | b'\r' | b' '))
+        .count();
+    let rest = s.get(skip..).unwrap_or("");
+    match rest.as_bytes().first() {
+        Some(b) if !b.is_ascii() => rest.trim_start_matches(is_space),
+        _ => rest,
+    }
+}
+
 /// The characters of BuildKit's `[\t\v\f\r ]+` separator regex.
 #[inline]
 pub fn is_ascii_blank(c: char) -> bool {

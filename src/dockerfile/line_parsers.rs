@@ -70,6 +70,11 @@ pub(crate) fn extract_builder_flags(
         Word,
         Quote,
     }
+    let first = super::go_text::trim_start_space(line);
+    if !first.starts_with("--") {
+        // No flags (the common case).
+        return (line.len() - first.len(), Vec::new());
+    }
     let mut words = Vec::new();
     let mut phase = Phase::Spaces;
     let mut word = String::new();

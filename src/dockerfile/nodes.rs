@@ -66,14 +66,28 @@ impl Keyword {
         if !word.is_ascii() {
             return Self::of_lower(&super::go_text::to_lower(word));
         }
-        let mut buf = [0u8; 11];
-        let Some(dst) = buf.get_mut(..word.len()) else {
-            return Keyword::Unknown;
-        };
-        for (d, c) in dst.iter_mut().zip(word.bytes()) {
-            *d = c.to_ascii_lowercase();
+        let is = |name: &str| word.eq_ignore_ascii_case(name);
+        match word.len() {
+            3 if is("add") => Keyword::Add,
+            3 if is("arg") => Keyword::Arg,
+            3 if is("cmd") => Keyword::Cmd,
+            3 if is("env") => Keyword::Env,
+            3 if is("run") => Keyword::Run,
+            4 if is("copy") => Keyword::Copy,
+            4 if is("from") => Keyword::From,
+            4 if is("user") => Keyword::User,
+            5 if is("label") => Keyword::Label,
+            5 if is("shell") => Keyword::Shell,
+            6 if is("expose") => Keyword::Expose,
+            6 if is("volume") => Keyword::Volume,
+            7 if is("onbuild") => Keyword::Onbuild,
+            7 if is("workdir") => Keyword::Workdir,
+            10 if is("entrypoint") => Keyword::Entrypoint,
+            10 if is("maintainer") => Keyword::Maintainer,
+            10 if is("stopsignal") => Keyword::Stopsignal,
+            11 if is("healthcheck") => Keyword::Healthcheck,
+            _ => Keyword::Unknown,
         }
-        Self::of_lower(std::str::from_utf8(dst).unwrap_or(""))
     }
 
     /// The instruction name in upper case (`INSTRUCTION` for an unknown
