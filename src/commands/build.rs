@@ -9,16 +9,25 @@
 //!   `umoci --image DIR:TAG` and `docker load` find the image by.
 //! - `-o` or `--push` (or both) must be given: a build that goes nowhere
 //!   is a mistake.
+//! - With `-o OUT` the report is written (atomically, after the image) to
+//!   `OUT.report.json` ([`report::report_path_for`]), where `scratchify
+//!   explain OUT` reads it. A push alone writes no report file; `--report
+//!   FORMAT` prints it in any case.
+//! - The report's docker-build side is resolved with the same store
+//!   settings the build used, against the cached indices
+//!   ([`pipeline::store_for`]); the minimal side is the closure the image
+//!   was built from.
 
 use std::collections::BTreeMap;
 use std::path::PathBuf;
 use std::process::ExitCode;
 
 use super::CommandResult;
+use super::audit::{self, write_atomic};
 use super::plan::PlanArgs;
 use crate::image::{self, AssembleOptions, Compression, Format, LayerCache, Reference};
-use crate::pipeline::{self, BuildOptions, StoreSettings};
-use crate::report::format_bytes;
+use crate::pipeline::{self, BuildOptions, Built, StoreSettings};
+use crate::report::{self, Location, Report, ReportInputs, format_bytes};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
 pub enum OutputFormat {
@@ -89,6 +98,10 @@ pub struct Args {
     /// Do not use (or fill) the layer cache.
     #[arg(long)]
     pub no_cache: bool,
+    /// Also print the report to standard output in this format (it is
+    /// written as JSON next to `-o OUT` in any case).
+    #[arg(long, value_enum, value_name = "FORMAT")]
+    pub report: Option<audit::Format>,
     #[command(flatten)]
     pub plan: PlanArgs,
 }
@@ -150,6 +163,7 @@ pub fn run(args: Args) -> CommandResult {
         ..Default::default()
     };
     let built = pipeline::build(&dockerfile, &opts)?;
+    let source_date_epoch = opts.assemble.source_date_epoch;
     for w in &built.warnings {
         eprintln!("{:?}", miette::Report::new(w.clone()));
     }
@@ -195,6 +209,14 @@ pub fn run(args: Args) -> CommandResult {
             },
         )?;
     }
+    let report = if args.output.is_some() || args.report.is_some() {
+        Some(build_report(&built, &opts.store, source_date_epoch)?)
+    } else {
+        None
+    };
+    if let (Some(out), Some(r)) = (&args.output, &report) {
+        write_atomic(&report::report_path_for(out), report::to_json(r).as_bytes())?;
+    }
     if let Some(p) = &args.push {
         let r = Reference::parse(p)?;
         let report = image::push(&built.image, &r, &image::PushOptions::default())?;
@@ -223,8 +245,93 @@ pub fn run(args: Args) -> CommandResult {
         format_bytes(file_drops),
     );
     if let Some(out) = &args.output {
-        summary.push_str(&format!("\n  written to {}", out.display()));
+        summary.push_str(&format!(
+            "\n  written to {} (report: {})",
+            out.display(),
+            report::report_path_for(out).display()
+        ));
     }
     eprintln!("{summary}");
+    if let (Some(format), Some(r)) = (args.report, &report) {
+        use std::io::IsTerminal;
+        let text = audit::render(r, format, None, std::io::stdout().is_terminal());
+        let mut stdout = std::io::stdout().lock();
+        match std::io::Write::write_all(&mut stdout, text.as_bytes())
+            .and_then(|()| std::io::Write::flush(&mut stdout))
+        {
+            Err(e) if e.kind() != std::io::ErrorKind::BrokenPipe => {
+                return Err(miette::miette!("writing the report: {e}"));
+            }
+            _ => {}
+        }
+    }
     Ok(ExitCode::SUCCESS)
+}
+
+/// The report of a build: the plan against the docker-build closure (resolved
+/// here with the build's store settings) and the closure the image was built
+/// from, then what slim dropped, the synthesized files and the image.
+pub fn build_report(
+    built: &Built,
+    store: &StoreSettings,
+    source_date_epoch: u64,
+) -> miette::Result<Report> {
+    let mut findings = Vec::new();
+    let docker = match pipeline::store_for(&built.plan, store)? {
+        Some(s) => {
+            let (closure, notes) = report::resolve_docker_build(&s, &built.plan)?;
+            findings.extend(notes);
+            Some(closure)
+        }
+        None => None,
+    };
+    let mut copied: BTreeMap<crate::source::Span, Vec<report::CopiedFile>> = BTreeMap::new();
+    for c in &built.copied {
+        let Some(op) = built.plan.files.get(c.op) else {
+            continue;
+        };
+        copied
+            .entry(op.provenance.span)
+            .or_default()
+            .push(report::CopiedFile {
+                path: c.path.absolute(),
+                size: c.size,
+                files: 1,
+                sha256: Some(c.sha256.clone()),
+                sha1: Some(c.sha1.clone()),
+            });
+    }
+    let inputs = ReportInputs {
+        docker_closure: docker.as_ref(),
+        copied,
+        findings,
+        plan_warnings: built.warnings.clone(),
+        source_date_epoch,
+    };
+    let mut r = report::from_plan(&built.plan, &built.source, built.closure.as_ref(), &inputs);
+    report::with_slim(&mut r, &built.slim);
+    // A file a RUN step wrote stands in for that step.
+    let written_by: BTreeMap<String, Location> = built
+        .applied
+        .iter()
+        .filter_map(|a| {
+            let op = built.plan.files.get(a.op)?;
+            Some(a.paths.iter().map(move |p| (p.absolute(), op)))
+        })
+        .flatten()
+        .filter(|(_, op)| op.provenance.instruction.starts_with("RUN"))
+        .map(|(p, op)| (p, Location::from_span(&built.source, op.provenance.span)))
+        .collect();
+    let rootfs = image::SynthesizedRootfs {
+        tree: built.rootfs_tree.clone(),
+        items: built.synthesized.clone(),
+        accounts: built.accounts.clone(),
+        groups: built.groups.clone(),
+    };
+    report::with_synthesized(
+        &mut r,
+        report::synthesized_items(&rootfs, |p| written_by.get(p).cloned()),
+    );
+    report::with_image(&mut r, &built.image);
+    Ok(r)
 }

@@ -279,6 +279,9 @@ pub struct Built {
     /// Synthesized rootfs items (image::rootfs's records plus the files RUN
     /// steps wrote, the release layout and `/etc/debian_version`).
     pub synthesized: Vec<SynthesizedItem>,
+    /// The rootfs layer's tree (the synthesized files' bytes, for the
+    /// report's sizes and digests).
+    pub rootfs_tree: FileTree,
     pub ca_bundle: Option<CaBundle>,
     pub os_release: OsRelease,
     /// File operations as applied, in plan order.
@@ -544,6 +547,20 @@ fn map_requests(
         });
     }
     out
+}
+
+/// The store a build of `plan` takes its packages from: the Debian store of
+/// the base image's release (`None` for a base of another family, or
+/// `scratch`). `scratchify build` opens it again for the report's
+/// docker-build closure (the indices are cached, so this reads no network
+/// twice).
+pub fn store_for(plan: &Plan, s: &StoreSettings) -> Result<Option<DebianStore>, StoreError> {
+    match plan.base.as_ref() {
+        Some(b) if matches!(b.family, Family::Debian | Family::Ubuntu) => {
+            debian_store(&b.release, s).map(Some)
+        }
+        _ => Ok(None),
+    }
 }
 
 fn debian_store(release: &str, s: &StoreSettings) -> Result<DebianStore, StoreError> {
@@ -853,10 +870,7 @@ pub fn build_planned(
 
     // Store: resolve, fetch, unpack.
     let release = plan.base.as_ref().map(|b| b.release.clone());
-    let store = match (&release, debian_family) {
-        (Some(r), true) => Some(debian_store(r, &opts.store)?),
-        _ => None,
-    };
+    let store = store_for(&plan, &opts.store)?;
     let arch = opts.store.arch.clone().unwrap_or_else(|| "amd64".into());
     let mut closure: Option<Closure> = None;
     let mut unpacked: Vec<UnpackedPackage> = Vec::new();
@@ -1576,7 +1590,7 @@ pub fn build_planned(
         entries: rootfs_tree.len(),
     });
     inputs.push(LayerInput {
-        tree: rootfs_tree,
+        tree: rootfs_tree.clone(),
         created_by: rootfs_label,
         comment: Some("synthesized by scratchify".into()),
         content_key: None,
@@ -1722,6 +1736,7 @@ pub fn build_planned(
         accounts: rootfs.accounts.clone(),
         groups: rootfs.groups.clone(),
         synthesized,
+        rootfs_tree,
         ca_bundle,
         os_release,
         applied,
