@@ -300,6 +300,13 @@ pub fn write_atomic(path: &Path, data: &[u8]) -> miette::Result<()> {
         .tempfile_in(dir)
         .into_diagnostic()
         .map_err(|e| e.wrap_err(format!("creating a temporary file in {}", dir.display())))?;
+    // tempfile creates 0600; a report is for reading, like any other output.
+    {
+        use std::os::unix::fs::PermissionsExt;
+        tmp.as_file()
+            .set_permissions(std::fs::Permissions::from_mode(0o644))
+            .into_diagnostic()?;
+    }
     tmp.write_all(data)
         .and_then(|()| tmp.as_file().sync_all())
         .into_diagnostic()
