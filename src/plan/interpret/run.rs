@@ -317,22 +317,21 @@ impl Interpreter<'_> {
                 }
                 Effect::MakeDir { paths, mode, .. } => {
                     let mode = mode.as_ref().and_then(|m| u32::from_str_radix(m, 8).ok());
-                    for p in paths {
-                        match known(p).and_then(|v| resolve(&v)) {
-                            Some(path) => {
-                                let provenance = prov(self);
-                                self.files.push(FileOp {
-                                    kind: FileOpKind::MakeDir {
-                                        path,
-                                        mode,
-                                        owner: None,
-                                    },
-                                    provenance,
-                                });
-                            }
-                            None => self.unknown_path(span, stage, &excerpt_text, p),
-                        }
-                    }
+                    self.file_op_per_path(
+                        paths,
+                        cmd,
+                        workdir,
+                        span,
+                        stage,
+                        &excerpt_text,
+                        |path| {
+                            Some(FileOpKind::MakeDir {
+                                path,
+                                mode,
+                                owner: None,
+                            })
+                        },
+                    );
                 }
                 Effect::Chown {
                     paths,
@@ -347,22 +346,21 @@ impl Interpreter<'_> {
                         (None, Some(g)) => format!(":{g}"),
                         (None, None) => String::new(),
                     };
-                    for p in paths {
-                        match known(p).and_then(|v| resolve(&v)) {
-                            Some(path) => {
-                                let provenance = prov(self);
-                                self.files.push(FileOp {
-                                    kind: FileOpKind::Chown {
-                                        path,
-                                        owner: owner.clone(),
-                                        recursive: *recursive,
-                                    },
-                                    provenance,
-                                });
-                            }
-                            None => self.unknown_path(span, stage, &excerpt_text, p),
-                        }
-                    }
+                    self.file_op_per_path(
+                        paths,
+                        cmd,
+                        workdir,
+                        span,
+                        stage,
+                        &excerpt_text,
+                        |path| {
+                            Some(FileOpKind::Chown {
+                                path,
+                                owner: owner.clone(),
+                                recursive: *recursive,
+                            })
+                        },
+                    );
                 }
                 Effect::Chmod {
                     paths,
@@ -370,22 +368,21 @@ impl Interpreter<'_> {
                     recursive,
                     ..
                 } => {
-                    for p in paths {
-                        match known(p).and_then(|v| resolve(&v)) {
-                            Some(path) => {
-                                let provenance = prov(self);
-                                self.files.push(FileOp {
-                                    kind: FileOpKind::Chmod {
-                                        path,
-                                        mode: mode.clone(),
-                                        recursive: *recursive,
-                                    },
-                                    provenance,
-                                });
-                            }
-                            None => self.unknown_path(span, stage, &excerpt_text, p),
-                        }
-                    }
+                    self.file_op_per_path(
+                        paths,
+                        cmd,
+                        workdir,
+                        span,
+                        stage,
+                        &excerpt_text,
+                        |path| {
+                            Some(FileOpKind::Chmod {
+                                path,
+                                mode: mode.clone(),
+                                recursive: *recursive,
+                            })
+                        },
+                    );
                 }
                 Effect::Symlink { target, link, .. } => {
                     match (known(target), known(link).and_then(|v| resolve(&v))) {
@@ -415,18 +412,15 @@ impl Interpreter<'_> {
                     }
                 }
                 Effect::Touch { paths, .. } => {
-                    for p in paths {
-                        match known(p).and_then(|v| resolve(&v)) {
-                            Some(path) => {
-                                let provenance = prov(self);
-                                self.files.push(FileOp {
-                                    kind: FileOpKind::Touch { path },
-                                    provenance,
-                                });
-                            }
-                            None => self.unknown_path(span, stage, &excerpt_text, p),
-                        }
-                    }
+                    self.file_op_per_path(
+                        paths,
+                        cmd,
+                        workdir,
+                        span,
+                        stage,
+                        &excerpt_text,
+                        |path| Some(FileOpKind::Touch { path }),
+                    );
                 }
                 Effect::WriteFile {
                     path,
@@ -464,24 +458,23 @@ impl Interpreter<'_> {
                 Effect::RemovePaths {
                     paths, recursive, ..
                 } => {
-                    for p in paths {
-                        match known(p).and_then(|v| resolve(&v)) {
-                            Some(path) => {
-                                if path.starts_with("/tmp/") || path == "/tmp" {
-                                    continue;
-                                }
-                                let provenance = prov(self);
-                                self.files.push(FileOp {
-                                    kind: FileOpKind::Remove {
-                                        path,
-                                        recursive: *recursive,
-                                    },
-                                    provenance,
-                                });
-                            }
-                            None => self.unknown_path(span, stage, &excerpt_text, p),
-                        }
-                    }
+                    // Temporary files are gone from a scratch image anyway.
+                    self.file_op_per_path(
+                        paths,
+                        cmd,
+                        workdir,
+                        span,
+                        stage,
+                        &excerpt_text,
+                        |path| {
+                            (!(path.starts_with("/tmp/") || path == "/tmp")).then_some(
+                                FileOpKind::Remove {
+                                    path,
+                                    recursive: *recursive,
+                                },
+                            )
+                        },
+                    );
                 }
                 Effect::CopyPath {
                     sources,
@@ -561,6 +554,33 @@ impl Interpreter<'_> {
                     let what = excerpt(self.source.slice(span));
                     self.unsupported(span, stage, &what, reason.clone(), &excerpt_text);
                 }
+            }
+        }
+    }
+
+    /// One file operation per path of a command, or a diagnostic for a path
+    /// whose value is not known before the build runs. `make` returns `None`
+    /// for paths the image does not care about.
+    #[allow(clippy::too_many_arguments)]
+    fn file_op_per_path(
+        &mut self,
+        paths: &[shell::Arg],
+        cmd: &shell::Command,
+        workdir: &str,
+        span: Span,
+        stage: usize,
+        excerpt_text: &str,
+        make: impl Fn(String) -> Option<FileOpKind>,
+    ) {
+        for p in paths {
+            match p.known().and_then(|v| cmd.resolve_path(workdir, v)) {
+                Some(path) => {
+                    if let Some(kind) = make(path) {
+                        let provenance = self.prov(span, stage, excerpt_text);
+                        self.files.push(FileOp { kind, provenance });
+                    }
+                }
+                None => self.unknown_path(span, stage, excerpt_text, p),
             }
         }
     }
