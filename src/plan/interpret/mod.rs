@@ -259,7 +259,7 @@ impl<'a> Interpreter<'a> {
         let mut build: BTreeSet<usize> = BTreeSet::new();
         let mut queue: Vec<usize> = chain.clone();
         while let Some(s) = queue.pop() {
-            for from in self.copy_from_stages(s, &base_refs) {
+            for from in self.copy_from_stages(s) {
                 if !chain.contains(&from) && build.insert(from) {
                     queue.push(from);
                     // A build stage's ancestors are build stages too.
@@ -310,7 +310,7 @@ impl<'a> Interpreter<'a> {
                     reason: reason.into(),
                     provenance,
                 });
-                self.drop_stage_packages(i, &global, &base_refs, rule);
+                self.drop_stage_packages(i, &global, rule);
             }
         }
 
@@ -367,7 +367,7 @@ impl<'a> Interpreter<'a> {
                 Some(parent_scope) => StageScope::from_stage(&parent_scope),
                 None => StageScope::from_image(Arc::clone(&global), std::iter::empty::<String>()),
             };
-            self.interpret_stage(s, &mut st, &base_refs);
+            self.interpret_stage(s, &mut st);
             scope = Some(st);
         }
 
@@ -375,8 +375,7 @@ impl<'a> Interpreter<'a> {
     }
 
     /// Stage indexes named by `COPY --from` (and RUN --mount from=) in a stage.
-    fn copy_from_stages(&self, stage: usize, base_refs: &[String]) -> Vec<usize> {
-        let _ = base_refs;
+    fn copy_from_stages(&self, stage: usize) -> Vec<usize> {
         let mut out = Vec::new();
         for ins in &self.df.stages[stage].instructions {
             let mut froms: Vec<&str> = Vec::new();
@@ -418,13 +417,7 @@ impl<'a> Interpreter<'a> {
     }
 
     /// Record every package a build or unused stage installs as dropped.
-    fn drop_stage_packages(
-        &mut self,
-        stage: usize,
-        global: &Arc<GlobalScope>,
-        _base_refs: &[String],
-        rule: &str,
-    ) {
+    fn drop_stage_packages(&mut self, stage: usize, global: &Arc<GlobalScope>, rule: &str) {
         let mut scope = StageScope::from_image(Arc::clone(global), std::iter::empty::<String>());
         for ins in &self.df.stages[stage].instructions {
             match ins {
@@ -567,7 +560,7 @@ impl<'a> Interpreter<'a> {
         }
     }
 
-    fn interpret_stage(&mut self, stage: usize, scope: &mut StageScope, base_refs: &[String]) {
+    fn interpret_stage(&mut self, stage: usize, scope: &mut StageScope) {
         let df = self.df;
         self.cmd_set_here = false;
         let mut workdir = self
@@ -875,7 +868,6 @@ impl<'a> Interpreter<'a> {
                 Instruction::Run(r) => self.interpret_run(stage, r, scope, &workdir),
             }
         }
-        let _ = base_refs;
     }
 
     #[allow(clippy::too_many_arguments)]
