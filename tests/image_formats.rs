@@ -25,6 +25,12 @@ fn write_all_formats(image: &Image, out: &Path) -> (String, String, String) {
     write(image, Format::Oci, &layout, &wopts).unwrap();
     write(image, Format::OciArchive, &oci_tar, &wopts).unwrap();
     write(image, Format::DockerArchive, &docker_tar, &wopts).unwrap();
+    // Outputs are readable by other users and tools, not owner-only.
+    use std::os::unix::fs::PermissionsExt;
+    for (path, mode) in [(&layout, 0o755), (&oci_tar, 0o644), (&docker_tar, 0o644)] {
+        let got = std::fs::metadata(path).unwrap().permissions().mode() & 0o777;
+        assert_eq!(got, mode, "mode of {}", path.display());
+    }
     (
         format!("oci:{}:1.0", layout.display()),
         format!("oci-archive:{}", oci_tar.display()),

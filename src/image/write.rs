@@ -30,6 +30,7 @@ use std::str::FromStr;
 
 use serde::Serialize;
 use sha2::{Digest as _, Sha256};
+use std::os::unix::fs::PermissionsExt;
 use tempfile::{NamedTempFile, TempDir};
 
 use super::config::{ANNOTATION_REF_NAME, Descriptor, index_json};
@@ -191,8 +192,11 @@ pub fn stage(
     let prefix = format!(".{}.tmp-", file_name(dest));
     let staged = match format {
         Format::Oci => {
+            // Outputs get ordinary modes (tempfile's default is owner-only),
+            // so other users and tools can read the image.
             let dir = tempfile::Builder::new()
                 .prefix(&prefix)
+                .permissions(fs::Permissions::from_mode(0o755))
                 .tempdir_in(&parent)
                 .map_err(|e| io_err(format!("creating a directory in {}", parent.display()), e))?;
             write_layout(image, dir.path(), opts)?;
@@ -201,6 +205,7 @@ pub fn stage(
         Format::OciArchive | Format::DockerArchive => {
             let mut file = tempfile::Builder::new()
                 .prefix(&prefix)
+                .permissions(fs::Permissions::from_mode(0o644))
                 .tempfile_in(&parent)
                 .map_err(|e| io_err(format!("creating a file in {}", parent.display()), e))?;
             {
