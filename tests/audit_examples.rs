@@ -8,6 +8,7 @@
 //! sees it; everything else (which packages, which rules, which chains and
 //! lines) is compared exactly. The hard asserts below check the facts
 //! whatever the snapshot says.
+mod schema_support;
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::PathBuf;
@@ -15,7 +16,6 @@ use std::process::Output;
 use std::sync::OnceLock;
 
 use assert_cmd::Command;
-use jsonschema::{Retrieve, Uri, Validator};
 use scratchify::report::{self, DroppedKind, KeptKind, Report};
 use serde_json::{Value, json};
 
@@ -423,40 +423,7 @@ fn output_file_is_written_and_formats_render() {
 
 // --- schemas ---------------------------------------------------------------
 
-fn schema_file(name: &str) -> Value {
-    let path = root().join("tests/schemas").join(name);
-    let text = std::fs::read_to_string(&path)
-        .unwrap_or_else(|e| panic!("reading {}: {e}", path.display()));
-    serde_json::from_str(&text).unwrap_or_else(|e| panic!("parsing {}: {e}", path.display()))
-}
-
-/// Resolves the CycloneDX schema's external `$ref`s to the vendored copies.
-struct Vendored;
-
-impl Retrieve for Vendored {
-    fn retrieve(
-        &self,
-        uri: &Uri<String>,
-    ) -> Result<Value, Box<dyn std::error::Error + Send + Sync>> {
-        match uri.as_str() {
-            "http://cyclonedx.org/schema/spdx.schema.json" => {
-                Ok(schema_file("cyclonedx-spdx.schema.json"))
-            }
-            "http://cyclonedx.org/schema/jsf-0.82.schema.json" => {
-                Ok(schema_file("cyclonedx-jsf-0.82.schema.json"))
-            }
-            other => Err(format!("not vendored (no network in tests): {other}").into()),
-        }
-    }
-}
-
-fn validator(name: &str) -> Validator {
-    jsonschema::options()
-        .with_retriever(Vendored)
-        .should_validate_formats(true)
-        .build(&schema_file(name))
-        .unwrap_or_else(|e| panic!("compiling {name}: {e}"))
-}
+use schema_support::validator;
 
 #[test]
 fn sarif_and_sboms_validate() {

@@ -1,68 +1,32 @@
 //! The SARIF and SBOM outputs validated against the vendored JSON schemas
 //! (tests/schemas/), with `$ref`s resolved from the vendored files only, and
 //! the structural promises the schemas cannot express.
+mod schema_support;
 
 mod report_fixtures;
 
 use std::collections::{BTreeMap, BTreeSet};
-use std::path::Path;
 use std::sync::OnceLock;
 
-use jsonschema::{Retrieve, Uri, Validator};
+use jsonschema::Validator;
 use scratchify::report::{self, Report};
 use serde_json::{Value, json};
 
-fn schema_file(name: &str) -> Value {
-    let path = Path::new(env!("CARGO_MANIFEST_DIR"))
-        .join("tests/schemas")
-        .join(name);
-    let text = std::fs::read_to_string(&path)
-        .unwrap_or_else(|e| panic!("reading {}: {e}", path.display()));
-    serde_json::from_str(&text).unwrap_or_else(|e| panic!("parsing {}: {e}", path.display()))
-}
-
-/// Resolves the CycloneDX schema's external `$ref`s to the vendored copies
-/// and refuses everything else (no network).
-struct Vendored;
-
-impl Retrieve for Vendored {
-    fn retrieve(
-        &self,
-        uri: &Uri<String>,
-    ) -> Result<Value, Box<dyn std::error::Error + Send + Sync>> {
-        match uri.as_str() {
-            "http://cyclonedx.org/schema/spdx.schema.json" => {
-                Ok(schema_file("cyclonedx-spdx.schema.json"))
-            }
-            "http://cyclonedx.org/schema/jsf-0.82.schema.json" => {
-                Ok(schema_file("cyclonedx-jsf-0.82.schema.json"))
-            }
-            other => Err(format!("not vendored (no network in tests): {other}").into()),
-        }
-    }
-}
-
-fn build(name: &str) -> Validator {
-    jsonschema::options()
-        .with_retriever(Vendored)
-        .should_validate_formats(true)
-        .build(&schema_file(name))
-        .unwrap_or_else(|e| panic!("compiling {name}: {e}"))
-}
+use schema_support::validator;
 
 fn sarif_schema() -> &'static Validator {
     static V: OnceLock<Validator> = OnceLock::new();
-    V.get_or_init(|| build("sarif-schema-2.1.0.json"))
+    V.get_or_init(|| validator("sarif-schema-2.1.0.json"))
 }
 
 fn spdx_schema() -> &'static Validator {
     static V: OnceLock<Validator> = OnceLock::new();
-    V.get_or_init(|| build("spdx-2.3-schema.json"))
+    V.get_or_init(|| validator("spdx-2.3-schema.json"))
 }
 
 fn cyclonedx_schema() -> &'static Validator {
     static V: OnceLock<Validator> = OnceLock::new();
-    V.get_or_init(|| build("cyclonedx-bom-1.5.schema.json"))
+    V.get_or_init(|| validator("cyclonedx-bom-1.5.schema.json"))
 }
 
 fn errors(v: &Validator, doc: &Value) -> Vec<String> {
