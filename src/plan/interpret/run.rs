@@ -385,31 +385,17 @@ impl Interpreter<'_> {
                     );
                 }
                 Effect::Symlink { target, link, .. } => {
-                    match (known(target), known(link).and_then(|v| resolve(&v))) {
-                        (Some(target), Some(link)) => {
-                            let provenance = prov(self);
-                            self.files.push(FileOp {
-                                kind: FileOpKind::Symlink { link, target },
-                                provenance,
-                            });
-                        }
-                        _ => self.unknown_path(span, stage, &excerpt_text, link),
-                    }
+                    let kind = known(target)
+                        .zip(known(link).and_then(|v| resolve(&v)))
+                        .map(|(target, link)| FileOpKind::Symlink { link, target });
+                    self.file_op_or_unknown(kind, span, stage, &excerpt_text, link);
                 }
                 Effect::HardLink { target, link, .. } => {
-                    match (
-                        known(target).and_then(|v| resolve(&v)),
-                        known(link).and_then(|v| resolve(&v)),
-                    ) {
-                        (Some(target), Some(link)) => {
-                            let provenance = prov(self);
-                            self.files.push(FileOp {
-                                kind: FileOpKind::Hardlink { link, target },
-                                provenance,
-                            });
-                        }
-                        _ => self.unknown_path(span, stage, &excerpt_text, link),
-                    }
+                    let kind = known(target)
+                        .and_then(|v| resolve(&v))
+                        .zip(known(link).and_then(|v| resolve(&v)))
+                        .map(|(target, link)| FileOpKind::Hardlink { link, target });
+                    self.file_op_or_unknown(kind, span, stage, &excerpt_text, link);
                 }
                 Effect::Touch { paths, .. } => {
                     self.file_op_per_path(
@@ -482,40 +468,28 @@ impl Interpreter<'_> {
                     recursive,
                     ..
                 } => {
-                    let srcs: Option<Vec<String>> = sources
+                    let sources: Option<Vec<String>> = sources
                         .iter()
                         .map(|s| known(s).and_then(|v| resolve(&v)))
                         .collect();
-                    match (srcs, known(dest).and_then(|v| resolve(&v))) {
-                        (Some(sources), Some(dest)) => {
-                            let provenance = prov(self);
-                            self.files.push(FileOp {
-                                kind: FileOpKind::CopyInImage {
-                                    sources,
-                                    dest,
-                                    recursive: *recursive,
-                                },
-                                provenance,
-                            });
-                        }
-                        _ => self.unknown_path(span, stage, &excerpt_text, dest),
-                    }
+                    let kind = sources.zip(known(dest).and_then(|v| resolve(&v))).map(
+                        |(sources, dest)| FileOpKind::CopyInImage {
+                            sources,
+                            dest,
+                            recursive: *recursive,
+                        },
+                    );
+                    self.file_op_or_unknown(kind, span, stage, &excerpt_text, dest);
                 }
                 Effect::MovePath { sources, dest, .. } => {
-                    let srcs: Option<Vec<String>> = sources
+                    let sources: Option<Vec<String>> = sources
                         .iter()
                         .map(|s| known(s).and_then(|v| resolve(&v)))
                         .collect();
-                    match (srcs, known(dest).and_then(|v| resolve(&v))) {
-                        (Some(sources), Some(dest)) => {
-                            let provenance = prov(self);
-                            self.files.push(FileOp {
-                                kind: FileOpKind::Move { sources, dest },
-                                provenance,
-                            });
-                        }
-                        _ => self.unknown_path(span, stage, &excerpt_text, dest),
-                    }
+                    let kind = sources
+                        .zip(known(dest).and_then(|v| resolve(&v)))
+                        .map(|(sources, dest)| FileOpKind::Move { sources, dest });
+                    self.file_op_or_unknown(kind, span, stage, &excerpt_text, dest);
                 }
                 Effect::Download { url, dest, .. } => {
                     let what = excerpt(self.source.slice(span));
@@ -576,12 +550,30 @@ impl Interpreter<'_> {
             match p.known().and_then(|v| cmd.resolve_path(workdir, v)) {
                 Some(path) => {
                     if let Some(kind) = make(path) {
-                        let provenance = self.prov(span, stage, excerpt_text);
-                        self.files.push(FileOp { kind, provenance });
+                        self.file_op_or_unknown(Some(kind), span, stage, excerpt_text, p);
                     }
                 }
                 None => self.unknown_path(span, stage, excerpt_text, p),
             }
+        }
+    }
+
+    /// Record a file operation whose paths are known, or say which path
+    /// (`arg`) is not known before the build runs.
+    fn file_op_or_unknown(
+        &mut self,
+        kind: Option<FileOpKind>,
+        span: Span,
+        stage: usize,
+        excerpt_text: &str,
+        arg: &shell::Arg,
+    ) {
+        match kind {
+            Some(kind) => {
+                let provenance = self.prov(span, stage, excerpt_text);
+                self.files.push(FileOp { kind, provenance });
+            }
+            None => self.unknown_path(span, stage, excerpt_text, arg),
         }
     }
 
