@@ -316,6 +316,11 @@ struct Settings {
     rounds: usize,
     sample: Duration,
     warmup: Duration,
+    /// `--profile LABEL PASSES`: parse the common file set PASSES times with the one parser
+    /// whose label starts with LABEL, and report nothing else; a fixed amount of work for
+    /// `perf record` or `valgrind --tool=cachegrind` (which count what timings cannot on a
+    /// shared machine).
+    profile: Option<(String, u64)>,
 }
 
 impl Settings {
@@ -324,6 +329,7 @@ impl Settings {
             rounds: 21,
             sample: Duration::from_millis(50),
             warmup: Duration::from_millis(300),
+            profile: None,
         };
         let mut args = std::env::args().skip(1);
         while let Some(arg) = args.next() {
@@ -339,9 +345,14 @@ impl Settings {
                 "--sample-ms" => {
                     settings.sample = Duration::from_millis(number_arg(&mut args, "--sample-ms")?)
                 }
+                "--profile" => {
+                    let label = args.next().ok_or("--profile needs a parser label")?;
+                    settings.profile = Some((label, number_arg(&mut args, "--profile")?));
+                }
                 other => {
                     return Err(format!(
-                        "unknown argument {other:?} (known: --quick, --rounds N, --sample-ms N)"
+                        "unknown argument {other:?} (known: --quick, --rounds N, --sample-ms N, \
+                         --profile LABEL PASSES)"
                     ));
                 }
             }
@@ -464,6 +475,30 @@ fn throughput(job: &Job) -> Option<Throughput> {
 // Report.
 // -------------------------------------------------------------------------------------------
 
+/// Runs one parser over `files` `passes` times: a fixed load for a profiler, without the
+/// other parsers' work mixed in.
+fn profile(
+    parsers: &[Parser],
+    corpus: &[CorpusFile],
+    files: &[usize],
+    label: &str,
+    passes: u64,
+) -> Result<(), String> {
+    let parser = parsers
+        .iter()
+        .find(|parser| parser.label.starts_with(label))
+        .ok_or_else(|| format!("no parser labelled {label:?}"))?;
+    for _ in 0..passes {
+        pass(parser.parse, corpus, files);
+    }
+    eprintln!(
+        "{}: {passes} passes over {} files",
+        parser.label,
+        files.len()
+    );
+    Ok(())
+}
+
 fn main() {
     if let Err(message) = run() {
         eprintln!("error: {message}");
@@ -499,6 +534,9 @@ fn run() -> Result<(), String> {
             })
         })
         .collect();
+    if let Some((label, passes)) = &settings.profile {
+        return profile(&parsers, &corpus, &common, label, *passes);
+    }
 
     let bytes_of = |files: &[usize]| -> u64 {
         files

@@ -8,7 +8,10 @@
 use std::fmt;
 use std::sync::{Arc, OnceLock};
 
-use miette::{Diagnostic, LabeledSpan, NamedSource, Severity, SourceCode, SourceSpan};
+use miette::{
+    Diagnostic, LabeledSpan, MietteError, MietteSpanContents, Severity, SourceCode, SourceSpan,
+    SpanContents,
+};
 use serde::{Deserialize, Serialize};
 
 /// A byte range `start..end` into a source text.
@@ -64,23 +67,20 @@ pub struct SourceFile {
     name: Arc<str>,
     text: Arc<str>,
     /// Byte offset of the start of every line, for line/column lookups.
-    /// Built on first use (parsing never needs it) and shared by clones.
-    line_starts: Arc<OnceLock<Box<[usize]>>>,
-    /// The same text in the form miette renders snippets from (with the name
-    /// in the snippet header).
-    named: NamedSource<Arc<str>>,
+    /// Built on first use (parsing never needs it); clones made after that
+    /// share it.
+    line_starts: OnceLock<Arc<[usize]>>,
 }
 
 impl SourceFile {
-    pub fn new(name: impl Into<String>, text: impl Into<String>) -> Self {
-        let text: String = text.into();
-        let name: String = name.into();
-        let text: Arc<str> = Arc::from(text);
+    /// A source named `name` (the file name shown in diagnostics). Building
+    /// one is two allocations and one copy of the text: parsing many small
+    /// files should not pay for anything only an error message needs.
+    pub fn new(name: impl Into<Arc<str>>, text: impl Into<Arc<str>>) -> Self {
         SourceFile {
-            named: NamedSource::new(name.clone(), Arc::clone(&text)),
-            name: Arc::from(name),
-            text,
-            line_starts: Arc::new(OnceLock::new()),
+            name: name.into(),
+            text: text.into(),
+            line_starts: OnceLock::new(),
         }
     }
 
@@ -95,7 +95,7 @@ impl SourceFile {
                     .filter(|&(_, b)| b == b'\n')
                     .map(|(i, _)| i + 1),
             );
-            starts.into_boxed_slice()
+            Arc::from(starts)
         })
     }
 
@@ -128,10 +128,28 @@ impl SourceFile {
         let (line, _) = self.line_col(span.start);
         format!("{}:{}", self.name, line)
     }
+}
 
-    /// The source in the form miette renders snippets from.
-    pub fn named_source(&self) -> &NamedSource<Arc<str>> {
-        &self.named
+/// What miette renders snippets from: the text, with the file name in the
+/// snippet header (as miette's `NamedSource` gives it).
+impl SourceCode for SourceFile {
+    fn read_span<'a>(
+        &'a self,
+        span: &SourceSpan,
+        context_lines_before: usize,
+        context_lines_after: usize,
+    ) -> Result<Box<dyn SpanContents<'a> + 'a>, MietteError> {
+        let inner = self
+            .text
+            .read_span(span, context_lines_before, context_lines_after)?;
+        Ok(Box::new(MietteSpanContents::new_named(
+            self.name.to_string(),
+            inner.data(),
+            *inner.span(),
+            inner.line(),
+            inner.column(),
+            inner.line_count(),
+        )))
     }
 }
 
@@ -222,7 +240,7 @@ impl Diagnostic for SourceDiagnostic {
     }
 
     fn source_code(&self) -> Option<&dyn SourceCode> {
-        Some(self.source.named_source() as &dyn SourceCode)
+        Some(&self.source as &dyn SourceCode)
     }
 
     fn labels(&self) -> Option<Box<dyn Iterator<Item = LabeledSpan> + '_>> {

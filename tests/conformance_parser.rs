@@ -242,8 +242,10 @@ fn check_error(expect: &Value, result: Result<(), String>) -> Result<bool, Strin
     }
 }
 
-fn parse_text(text: &str) -> Result<dockerfile::ParsedNodes, String> {
-    dockerfile::parse_nodes(&SourceFile::new("Dockerfile", text)).map_err(|e| e.message)
+fn parse_text(text: &str) -> Result<dockerfile::ParsedNodes<'static>, String> {
+    dockerfile::parse_nodes(&SourceFile::new("Dockerfile", text))
+        .map(dockerfile::ParsedNodes::into_owned)
+        .map_err(|e| e.message)
 }
 
 #[test]
@@ -382,8 +384,8 @@ fn ported_line_parser_cases() {
                 }
                 let got: Vec<String> = got
                     .unwrap_or_default()
-                    .into_iter()
-                    .map(|j| j.value)
+                    .iter()
+                    .map(|j| j.value(input).to_owned())
                     .collect();
                 let want = strings(&expect["values"]);
                 (got == want).then_some(()).ok_or(format!("got {got:?}"))
@@ -403,17 +405,17 @@ fn ported_line_parser_cases() {
 }
 
 /// A node built from the vector's `{value, original, next}`.
-fn synthetic_node(v: &Value) -> Node {
+fn synthetic_node(v: &Value) -> Node<'static> {
     Node {
-        value: s(&v["value"]).to_string(),
+        value: s(&v["value"]).to_string().into(),
         keyword: Keyword::of(s(&v["value"])),
         value_span: Span::default(),
-        original: s(&v["original"]).to_string(),
+        original: s(&v["original"]).to_string().into(),
         flags: Vec::new(),
         next: strings(&v["next"])
             .into_iter()
             .map(|value| ArgNode {
-                value,
+                value: value.into(),
                 span: Span::default(),
                 text_range: 0..0,
                 children: Vec::new(),
@@ -437,7 +439,7 @@ fn check_instruction(expect: &Value, got: Instruction) -> Result<(), String> {
         if c.dest.text != s(&want["dest_path"]) {
             return Err(format!("dest {:?}", c.dest.text));
         }
-        let paths: Vec<String> = c.sources.iter().map(|w| w.text.clone()).collect();
+        let paths: Vec<String> = c.sources.iter().map(|w| w.text.to_string()).collect();
         if paths != strings(&want["source_paths"]) {
             return Err(format!("source paths {paths:?}"));
         }

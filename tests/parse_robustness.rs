@@ -268,7 +268,8 @@ fn deep_substitutions_in_heredoc_lines_are_bounded() {
 #[test]
 fn deep_json_is_bounded() {
     let text = format!("FROM a\nCMD {}{}\n", "[".repeat(30_000), "]".repeat(30_000));
-    let nodes = dockerfile::parse_nodes(&SourceFile::new("Dockerfile", text.as_str())).unwrap();
+    let source = SourceFile::new("Dockerfile", text.as_str());
+    let nodes = dockerfile::parse_nodes(&source).unwrap();
     // Too deep for Go's decoder: shell form, like BuildKit.
     assert!(!nodes.children[1].json);
     exercise(&text);

@@ -10,8 +10,11 @@ use scratchify::dockerfile::{
 };
 use scratchify::source::{SourceDiagnostic, SourceFile, Span};
 
-fn parse(text: &str) -> Result<Dockerfile, SourceDiagnostic> {
-    dockerfile::parse(&SourceFile::new("Dockerfile", text))
+/// Parses `text`. The typed tree borrows from its `SourceFile`; a test's
+/// handful of small sources are leaked so that helpers can return trees.
+fn parse(text: &str) -> Result<Dockerfile<'static>, SourceDiagnostic> {
+    let source: &'static SourceFile = Box::leak(Box::new(SourceFile::new("Dockerfile", text)));
+    dockerfile::parse(source)
 }
 
 fn error(text: &str) -> SourceDiagnostic {
@@ -26,7 +29,7 @@ fn slice(text: &str, span: Span) -> &str {
 }
 
 /// The instructions of the first stage.
-fn first_stage(text: &str) -> Vec<Instruction> {
+fn first_stage(text: &str) -> Vec<Instruction<'static>> {
     parse(text).unwrap().stages.remove(0).instructions
 }
 
@@ -113,7 +116,7 @@ fn copy_and_add_flags_are_typed() {
     assert_eq!(c.chown.as_ref().unwrap().text, "app:app");
     assert_eq!(c.chmod.as_ref().unwrap().text, "0755");
     assert!(c.link && c.parents);
-    let ex: Vec<&str> = c.exclude.iter().map(|w| w.text.as_str()).collect();
+    let ex: Vec<&str> = c.exclude.iter().map(|w| w.text.as_ref()).collect();
     assert_eq!(ex, vec!["*.md", "tmp"]);
     assert_eq!(c.sources[0].text, "./src");
     assert_eq!(c.dest.text, "/app/");
@@ -145,13 +148,13 @@ fn copy_heredoc_sources() {
     assert_eq!(c.inline_sources.len(), 2);
     let a = &c.inline_sources[0];
     assert_eq!(
-        (a.path.as_str(), a.data.as_str(), a.expand),
+        (a.path.as_str(), a.data.as_ref(), a.expand),
         ("EOF", "key=$v\n", false)
     );
     assert_eq!(slice(text, a.body_span.unwrap()), "\tkey=$v\n");
     let b = &c.inline_sources[1];
     assert_eq!(
-        (b.path.as_str(), b.data.as_str(), b.expand),
+        (b.path.as_str(), b.data.as_ref(), b.expand),
         ("B", "body\n", true)
     );
     let e = error("FROM a\nCOPY x <<EOF\nEOF\n");
@@ -367,7 +370,7 @@ fn stages_and_global_args() {
     let names: Vec<_> = df.global_args[0]
         .args
         .iter()
-        .map(|a| a.name.text.as_str())
+        .map(|a| a.name.text.as_ref())
         .collect();
     assert_eq!(names, vec!["BASE", "VERSION"]);
     assert_eq!(
@@ -422,7 +425,7 @@ fn env_label_arg_and_simple_instructions() {
     let Instruction::Env(e) = &i[0] else { panic!() };
     assert!(e.pairs[0].legacy);
     assert_eq!(
-        (e.pairs[0].key.text.as_str(), e.pairs[0].value.text.as_str()),
+        (e.pairs[0].key.text.as_ref(), e.pairs[0].value.text.as_ref()),
         ("PATH", "/usr/bin:$PATH")
     );
     let Instruction::Env(e) = &i[1] else { panic!() };
@@ -435,7 +438,7 @@ fn env_label_arg_and_simple_instructions() {
     let Instruction::Expose(x) = &i[3] else {
         panic!()
     };
-    let ports: Vec<_> = x.ports.iter().map(|w| w.text.as_str()).collect();
+    let ports: Vec<_> = x.ports.iter().map(|w| w.text.as_ref()).collect();
     assert_eq!(ports, vec!["443/tcp", "80", "8080"]);
     let Instruction::Volume(v) = &i[4] else {
         panic!()

@@ -7,11 +7,12 @@
 //! bare or `=true`/`=false` (any case), only multi-value flags (`--mount`,
 //! `--exclude`) may repeat, and a lone `--` ends the flags.
 
+use std::borrow::Cow;
 use std::collections::BTreeMap;
 
 use serde::Serialize;
 
-use super::nodes::NodeFlag;
+use super::nodes::{NodeFlag, cow_slice};
 use crate::source::Span;
 
 /// The kind of value a flag takes.
@@ -26,9 +27,9 @@ pub enum FlagKind {
 
 /// One occurrence of a flag on an instruction.
 #[derive(Clone, Debug, PartialEq, Eq)]
-pub struct FlagUse {
+pub struct FlagUse<'a> {
     /// The value after `=`, or `None` for a bare flag.
-    pub value: Option<String>,
+    pub value: Option<Cow<'a, str>>,
     /// The value in the source (the whole flag when quoting or escapes
     /// make the two differ).
     pub value_span: Span,
@@ -48,21 +49,29 @@ pub struct FlagError {
     pub help: Option<String>,
 }
 
-/// The flags of one instruction after checking.
+/// The flags of one instruction after checking, in the order given. An
+/// instruction has a handful of flags at most, so lookups scan.
 #[derive(Clone, Debug, Default)]
-pub struct Flags<'d> {
-    uses: BTreeMap<&'d str, Vec<FlagUse>>,
+pub struct Flags<'a, 'd> {
+    uses: Vec<(&'d str, FlagUse<'a>)>,
 }
 
-impl Flags<'_> {
+impl<'a> Flags<'a, '_> {
     /// The last occurrence of a string flag.
-    pub fn string(&self, name: &str) -> Option<&FlagUse> {
-        self.uses.get(name).and_then(|v| v.last())
+    pub fn string(&self, name: &str) -> Option<&FlagUse<'a>> {
+        self.uses
+            .iter()
+            .rev()
+            .find(|(n, _)| *n == name)
+            .map(|(_, u)| u)
     }
 
     /// All occurrences of a multi-value flag, in order.
-    pub fn strings(&self, name: &str) -> &[FlagUse] {
-        self.uses.get(name).map_or(&[], Vec::as_slice)
+    pub fn strings<'s>(&'s self, name: &'s str) -> impl Iterator<Item = &'s FlagUse<'a>> + 's {
+        self.uses
+            .iter()
+            .filter(move |(n, _)| *n == name)
+            .map(|(_, u)| u)
     }
 
     /// The value of a bool flag (`default` when absent).
@@ -78,23 +87,26 @@ impl Flags<'_> {
 
     /// Whether a flag was given.
     pub fn is_used(&self, name: &str) -> bool {
-        self.uses.contains_key(name)
+        self.uses.iter().any(|(n, _)| *n == name)
     }
 
-    /// The names of the flags given, sorted.
+    /// The names of the flags given, sorted, each once.
     pub fn used(&self) -> Vec<String> {
-        self.uses.keys().map(|k| k.to_string()).collect()
+        let mut names: Vec<String> = self.uses.iter().map(|(n, _)| n.to_string()).collect();
+        names.sort_unstable();
+        names.dedup();
+        names
     }
 }
 
 /// Check `flags` against the declared `(name, kind)` pairs.
-pub fn check_flags<'d>(
-    flags: &[NodeFlag],
+pub fn check_flags<'a, 'd>(
+    flags: &[NodeFlag<'a>],
     declared: &[(&'d str, FlagKind)],
-) -> Result<Flags<'d>, FlagError> {
+) -> Result<Flags<'a, 'd>, FlagError> {
     let mut out = Flags::default();
     for f in flags {
-        let text = f.text.as_str();
+        let text: &str = &f.text;
         let err = |message: String| FlagError {
             message,
             span: f.span,
@@ -117,7 +129,7 @@ pub fn check_flags<'d>(
                 ..err(format!("unknown flag: --{name}"))
             });
         };
-        if kind != FlagKind::Strings && out.uses.contains_key(decl) {
+        if kind != FlagKind::Strings && out.is_used(decl) {
             return Err(err(format!("duplicate flag specified: --{name}")));
         }
         match kind {
@@ -143,12 +155,15 @@ pub fn check_flags<'d>(
             Some(v) if f.literal => Some(f.text_range.end.saturating_sub(v.len())),
             _ => None,
         };
-        out.uses.entry(decl).or_default().push(FlagUse {
-            value: value.map(str::to_string),
-            value_span: f.value_span,
-            value_offset,
-            span: f.span,
-        });
+        out.uses.push((
+            decl,
+            FlagUse {
+                value: value.map(|v| cow_slice(&f.text, text.len() - v.len()..text.len())),
+                value_span: f.value_span,
+                value_offset,
+                span: f.span,
+            },
+        ));
     }
     Ok(out)
 }
@@ -210,7 +225,7 @@ pub fn parse_bflags(
     let flags: Vec<NodeFlag> = args
         .iter()
         .map(|a| NodeFlag {
-            text: a.clone(),
+            text: Cow::Borrowed(a.as_str()),
             span: Span::default(),
             value_span: Span::default(),
             text_range: 0..0,
@@ -226,14 +241,13 @@ pub fn parse_bflags(
             FlagKind::String => FlagValue::String(
                 flags
                     .string(n)
-                    .and_then(|u| u.value.clone())
+                    .and_then(|u| u.value.as_deref().map(str::to_owned))
                     .unwrap_or_else(|| d.default_string.clone()),
             ),
             FlagKind::Strings => FlagValue::Strings(
                 flags
                     .strings(n)
-                    .iter()
-                    .filter_map(|u| u.value.clone())
+                    .filter_map(|u| u.value.as_deref().map(str::to_owned))
                     .collect(),
             ),
         };

@@ -15,6 +15,8 @@
 //! - EXPOSE ports are sorted by their text, as BuildKit sorts them, before
 //!   expansion.
 
+use std::borrow::Cow;
+
 use serde::Serialize;
 
 use super::duration::{format_go_duration, parse_go_duration};
@@ -22,23 +24,23 @@ use super::flags::{FlagError, FlagKind, Flags, check_flags, suggest};
 use super::go_text::{quote, to_lower, to_upper};
 use super::heredoc::{chomp, parse_heredoc_word};
 use super::line_map::LineMap;
-use super::nodes::{Heredoc, Keyword, Node, Warning};
+use super::nodes::{Heredoc, Keyword, Node, Warning, cow_slice};
 use super::run_flags::{NetworkMode, RunDevice, RunMount, SecurityMode};
 use crate::source::Span;
 
 /// A value as written in the Dockerfile (quotes, escapes and `${}` not yet
 /// processed), with its place in the source.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize)]
-pub struct Word {
-    pub text: String,
+pub struct Word<'a> {
+    pub text: Cow<'a, str>,
     pub span: Span,
 }
 
 /// Where an instruction is in the source.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize)]
-pub struct InstructionSource {
+pub struct InstructionSource<'a> {
     /// The keyword as written.
-    pub keyword: Word,
+    pub keyword: Word<'a>,
     /// The whole instruction, heredoc bodies included.
     pub span: Span,
     /// 1-based first and last line.
@@ -51,8 +53,8 @@ pub struct InstructionSource {
 /// A command in shell form: the text handed to the shell, with its map
 /// back to the source (offsets count from the start of `text`).
 #[derive(Clone, Debug, PartialEq, Eq, Serialize)]
-pub struct ShellText {
-    pub text: String,
+pub struct ShellText<'a> {
+    pub text: Cow<'a, str>,
     pub span: Span,
     pub map: LineMap,
 }
@@ -61,21 +63,21 @@ pub struct ShellText {
 /// were written in.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize)]
 #[serde(tag = "form", rename_all = "lowercase")]
-pub enum CommandLine {
+pub enum CommandLine<'a> {
     /// JSON array: run directly, no shell.
-    Exec { args: Vec<Word> },
+    Exec { args: Vec<Word<'a>> },
     /// Anything else: run with the instruction-time `SHELL`.
-    Shell { command: ShellText },
+    Shell { command: ShellText<'a> },
 }
 
-impl CommandLine {
+impl CommandLine<'_> {
     /// BuildKit's `CmdLine`: the exec arguments, or the shell text as one
     /// element (none when empty).
     pub fn cmd_line(&self) -> Vec<String> {
         match self {
-            CommandLine::Exec { args } => args.iter().map(|w| w.text.clone()).collect(),
+            CommandLine::Exec { args } => args.iter().map(|w| w.text.to_string()).collect(),
             CommandLine::Shell { command } if command.text.is_empty() => Vec::new(),
-            CommandLine::Shell { command } => vec![command.text.clone()],
+            CommandLine::Shell { command } => vec![command.text.to_string()],
         }
     }
 
@@ -87,29 +89,29 @@ impl CommandLine {
 
 /// `KEY=value` of ENV or LABEL.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize)]
-pub struct KeyValue {
-    pub key: Word,
-    pub value: Word,
+pub struct KeyValue<'a> {
+    pub key: Word<'a>,
+    pub value: Word<'a>,
     /// Written in the legacy `KEY value` form.
     pub legacy: bool,
 }
 
 /// One name of an ARG, with its default.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize)]
-pub struct ArgDecl {
-    pub name: Word,
-    pub default: Option<Word>,
+pub struct ArgDecl<'a> {
+    pub name: Word<'a>,
+    pub default: Option<Word<'a>>,
 }
 
 /// A COPY/ADD source given inline as a heredoc.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize)]
-pub struct InlineSource {
+pub struct InlineSource<'a> {
     /// The `<<EOF` argument.
-    pub word: Word,
+    pub word: Word<'a>,
     /// The file name (the heredoc terminator).
     pub path: String,
     /// The content, leading tabs stripped for `<<-`.
-    pub data: String,
+    pub data: Cow<'a, str>,
     /// False when the terminator was quoted.
     pub expand: bool,
     /// The body in the source, when it was read.
@@ -118,131 +120,131 @@ pub struct InlineSource {
 
 /// A duration flag of HEALTHCHECK.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize)]
-pub struct DurationFlag {
-    pub word: Word,
+pub struct DurationFlag<'a> {
+    pub word: Word<'a>,
     pub nanos: i64,
 }
 
 #[derive(Clone, Debug, PartialEq, Eq, Serialize)]
-pub struct FromInstruction {
-    pub source: InstructionSource,
+pub struct FromInstruction<'a> {
+    pub source: InstructionSource<'a>,
     /// The base image reference (or earlier stage name).
-    pub image: Word,
+    pub image: Word<'a>,
     /// `AS name`, lower-cased as BuildKit does.
-    pub stage_name: Option<Word>,
-    pub platform: Option<Word>,
+    pub stage_name: Option<Word<'a>>,
+    pub platform: Option<Word<'a>>,
 }
 
 #[derive(Clone, Debug, PartialEq, Eq, Serialize)]
-pub struct RunInstruction {
-    pub source: InstructionSource,
-    pub command: CommandLine,
+pub struct RunInstruction<'a> {
+    pub source: InstructionSource<'a>,
+    pub command: CommandLine<'a>,
     /// Heredoc bodies: scripts or stdin for the command.
-    pub files: Vec<Heredoc>,
-    pub mounts: Vec<RunMount>,
-    pub network: Option<Word>,
+    pub files: Vec<Heredoc<'a>>,
+    pub mounts: Vec<RunMount<'a>>,
+    pub network: Option<Word<'a>>,
     pub network_mode: NetworkMode,
-    pub security: Option<Word>,
+    pub security: Option<Word<'a>>,
     pub security_mode: SecurityMode,
-    pub devices: Vec<RunDevice>,
+    pub devices: Vec<RunDevice<'a>>,
     /// The flag names given, sorted.
     pub flags_used: Vec<String>,
 }
 
 #[derive(Clone, Debug, PartialEq, Eq, Serialize)]
-pub struct CmdInstruction {
-    pub source: InstructionSource,
-    pub command: CommandLine,
+pub struct CmdInstruction<'a> {
+    pub source: InstructionSource<'a>,
+    pub command: CommandLine<'a>,
 }
 
 #[derive(Clone, Debug, PartialEq, Eq, Serialize)]
-pub struct EntrypointInstruction {
-    pub source: InstructionSource,
-    pub command: CommandLine,
+pub struct EntrypointInstruction<'a> {
+    pub source: InstructionSource<'a>,
+    pub command: CommandLine<'a>,
 }
 
 #[derive(Clone, Debug, PartialEq, Eq, Serialize)]
-pub struct ShellInstruction {
-    pub source: InstructionSource,
-    pub shell: Vec<Word>,
+pub struct ShellInstruction<'a> {
+    pub source: InstructionSource<'a>,
+    pub shell: Vec<Word<'a>>,
 }
 
 #[derive(Clone, Debug, PartialEq, Eq, Serialize)]
-pub struct EnvInstruction {
-    pub source: InstructionSource,
-    pub pairs: Vec<KeyValue>,
+pub struct EnvInstruction<'a> {
+    pub source: InstructionSource<'a>,
+    pub pairs: Vec<KeyValue<'a>>,
 }
 
 #[derive(Clone, Debug, PartialEq, Eq, Serialize)]
-pub struct LabelInstruction {
-    pub source: InstructionSource,
-    pub pairs: Vec<KeyValue>,
+pub struct LabelInstruction<'a> {
+    pub source: InstructionSource<'a>,
+    pub pairs: Vec<KeyValue<'a>>,
 }
 
 #[derive(Clone, Debug, PartialEq, Eq, Serialize)]
-pub struct ArgInstruction {
-    pub source: InstructionSource,
-    pub args: Vec<ArgDecl>,
+pub struct ArgInstruction<'a> {
+    pub source: InstructionSource<'a>,
+    pub args: Vec<ArgDecl<'a>>,
 }
 
 #[derive(Clone, Debug, PartialEq, Eq, Serialize)]
-pub struct CopyInstruction {
-    pub source: InstructionSource,
+pub struct CopyInstruction<'a> {
+    pub source: InstructionSource<'a>,
     /// Source paths (context, stage or image paths).
-    pub sources: Vec<Word>,
+    pub sources: Vec<Word<'a>>,
     /// Sources given as heredocs.
-    pub inline_sources: Vec<InlineSource>,
-    pub dest: Word,
+    pub inline_sources: Vec<InlineSource<'a>>,
+    pub dest: Word<'a>,
     /// Written as a JSON array.
     pub json: bool,
-    pub from: Option<Word>,
-    pub chown: Option<Word>,
-    pub chmod: Option<Word>,
+    pub from: Option<Word<'a>>,
+    pub chown: Option<Word<'a>>,
+    pub chmod: Option<Word<'a>>,
     pub link: bool,
     pub parents: bool,
-    pub exclude: Vec<Word>,
+    pub exclude: Vec<Word<'a>>,
 }
 
 #[derive(Clone, Debug, PartialEq, Eq, Serialize)]
-pub struct AddInstruction {
-    pub source: InstructionSource,
-    pub sources: Vec<Word>,
-    pub inline_sources: Vec<InlineSource>,
-    pub dest: Word,
+pub struct AddInstruction<'a> {
+    pub source: InstructionSource<'a>,
+    pub sources: Vec<Word<'a>>,
+    pub inline_sources: Vec<InlineSource<'a>>,
+    pub dest: Word<'a>,
     pub json: bool,
-    pub chown: Option<Word>,
-    pub chmod: Option<Word>,
+    pub chown: Option<Word<'a>>,
+    pub chmod: Option<Word<'a>>,
     pub link: bool,
     pub keep_git_dir: bool,
-    pub checksum: Option<Word>,
+    pub checksum: Option<Word<'a>>,
     /// `--unpack`, when given.
     pub unpack: Option<bool>,
-    pub exclude: Vec<Word>,
+    pub exclude: Vec<Word<'a>>,
 }
 
 /// What a HEALTHCHECK runs.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize)]
 #[serde(tag = "type", rename_all = "lowercase")]
-pub enum HealthTest {
+pub enum HealthTest<'a> {
     /// `HEALTHCHECK NONE`: disable the inherited check.
     None,
     Cmd {
-        command: CommandLine,
+        command: CommandLine<'a>,
     },
 }
 
 #[derive(Clone, Debug, PartialEq, Eq, Serialize)]
-pub struct HealthcheckInstruction {
-    pub source: InstructionSource,
-    pub test: HealthTest,
-    pub interval: Option<DurationFlag>,
-    pub timeout: Option<DurationFlag>,
-    pub start_period: Option<DurationFlag>,
-    pub start_interval: Option<DurationFlag>,
+pub struct HealthcheckInstruction<'a> {
+    pub source: InstructionSource<'a>,
+    pub test: HealthTest<'a>,
+    pub interval: Option<DurationFlag<'a>>,
+    pub timeout: Option<DurationFlag<'a>>,
+    pub start_period: Option<DurationFlag<'a>>,
+    pub start_interval: Option<DurationFlag<'a>>,
     pub retries: Option<i32>,
 }
 
-impl HealthcheckInstruction {
+impl HealthcheckInstruction<'_> {
     /// BuildKit's `Test` slice: `["NONE"]`, `["CMD", args...]` or
     /// `["CMD-SHELL", command]`.
     pub fn test(&self) -> Vec<String> {
@@ -263,78 +265,78 @@ impl HealthcheckInstruction {
 }
 
 #[derive(Clone, Debug, PartialEq, Eq, Serialize)]
-pub struct OnbuildInstruction {
-    pub source: InstructionSource,
+pub struct OnbuildInstruction<'a> {
+    pub source: InstructionSource<'a>,
     /// The trigger text as BuildKit stores it (heredoc bodies appended).
     pub expression: String,
     /// The trigger, converted; `None` when it does not convert.
-    pub trigger: Option<Box<Instruction>>,
+    pub trigger: Option<Box<Instruction<'a>>>,
 }
 
 #[derive(Clone, Debug, PartialEq, Eq, Serialize)]
-pub struct StopSignalInstruction {
-    pub source: InstructionSource,
-    pub signal: Word,
+pub struct StopSignalInstruction<'a> {
+    pub source: InstructionSource<'a>,
+    pub signal: Word<'a>,
 }
 
 #[derive(Clone, Debug, PartialEq, Eq, Serialize)]
-pub struct MaintainerInstruction {
-    pub source: InstructionSource,
-    pub maintainer: Word,
+pub struct MaintainerInstruction<'a> {
+    pub source: InstructionSource<'a>,
+    pub maintainer: Word<'a>,
 }
 
 #[derive(Clone, Debug, PartialEq, Eq, Serialize)]
-pub struct ExposeInstruction {
-    pub source: InstructionSource,
-    pub ports: Vec<Word>,
+pub struct ExposeInstruction<'a> {
+    pub source: InstructionSource<'a>,
+    pub ports: Vec<Word<'a>>,
 }
 
 #[derive(Clone, Debug, PartialEq, Eq, Serialize)]
-pub struct VolumeInstruction {
-    pub source: InstructionSource,
-    pub volumes: Vec<Word>,
+pub struct VolumeInstruction<'a> {
+    pub source: InstructionSource<'a>,
+    pub volumes: Vec<Word<'a>>,
     pub json: bool,
 }
 
 #[derive(Clone, Debug, PartialEq, Eq, Serialize)]
-pub struct UserInstruction {
-    pub source: InstructionSource,
-    pub user: Word,
+pub struct UserInstruction<'a> {
+    pub source: InstructionSource<'a>,
+    pub user: Word<'a>,
 }
 
 #[derive(Clone, Debug, PartialEq, Eq, Serialize)]
-pub struct WorkdirInstruction {
-    pub source: InstructionSource,
-    pub path: Word,
+pub struct WorkdirInstruction<'a> {
+    pub source: InstructionSource<'a>,
+    pub path: Word<'a>,
 }
 
 /// Every Dockerfile instruction.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize)]
 #[serde(tag = "instruction", rename_all = "lowercase")]
-pub enum Instruction {
-    From(FromInstruction),
-    Run(RunInstruction),
-    Cmd(CmdInstruction),
-    Entrypoint(EntrypointInstruction),
-    Shell(ShellInstruction),
-    Env(EnvInstruction),
-    Label(LabelInstruction),
-    Arg(ArgInstruction),
-    Copy(CopyInstruction),
-    Add(AddInstruction),
-    Healthcheck(HealthcheckInstruction),
-    Onbuild(OnbuildInstruction),
-    StopSignal(StopSignalInstruction),
-    Maintainer(MaintainerInstruction),
-    Expose(ExposeInstruction),
-    Volume(VolumeInstruction),
-    User(UserInstruction),
-    Workdir(WorkdirInstruction),
+pub enum Instruction<'a> {
+    From(FromInstruction<'a>),
+    Run(RunInstruction<'a>),
+    Cmd(CmdInstruction<'a>),
+    Entrypoint(EntrypointInstruction<'a>),
+    Shell(ShellInstruction<'a>),
+    Env(EnvInstruction<'a>),
+    Label(LabelInstruction<'a>),
+    Arg(ArgInstruction<'a>),
+    Copy(CopyInstruction<'a>),
+    Add(AddInstruction<'a>),
+    Healthcheck(HealthcheckInstruction<'a>),
+    Onbuild(OnbuildInstruction<'a>),
+    StopSignal(StopSignalInstruction<'a>),
+    Maintainer(MaintainerInstruction<'a>),
+    Expose(ExposeInstruction<'a>),
+    Volume(VolumeInstruction<'a>),
+    User(UserInstruction<'a>),
+    Workdir(WorkdirInstruction<'a>),
 }
 
-impl Instruction {
+impl<'a> Instruction<'a> {
     /// Where the instruction is.
-    pub fn source(&self) -> &InstructionSource {
+    pub fn source(&self) -> &InstructionSource<'a> {
         match self {
             Instruction::From(i) => &i.source,
             Instruction::Run(i) => &i.source,
@@ -437,30 +439,30 @@ impl From<FlagError> for InstructionError {
 }
 
 /// Convert one node (BuildKit's `ParseInstruction`).
-pub fn parse_instruction(node: &Node) -> Result<Instruction, InstructionError> {
+pub fn parse_instruction<'a>(node: &Node<'a>) -> Result<Instruction<'a>, InstructionError> {
     let mut warnings = Vec::new();
     convert(node.clone(), &mut warnings)
 }
 
 /// Convert one node, collecting warnings. The node's strings are moved into
 /// the instruction.
-pub(crate) fn convert(
-    node: Node,
+pub(crate) fn convert<'a>(
+    node: Node<'a>,
     warnings: &mut Vec<Warning>,
-) -> Result<Instruction, InstructionError> {
+) -> Result<Instruction<'a>, InstructionError> {
     Converter { node, warnings }.run()
 }
 
-struct Converter<'a> {
-    node: Node,
-    warnings: &'a mut Vec<Warning>,
+struct Converter<'a, 'w> {
+    node: Node<'a>,
+    warnings: &'w mut Vec<Warning>,
 }
 
 const S: FlagKind = FlagKind::String;
 const B: FlagKind = FlagKind::Bool;
 const SS: FlagKind = FlagKind::Strings;
 
-impl Converter<'_> {
+impl<'a> Converter<'a, '_> {
     fn err(&self, message: impl Into<String>) -> InstructionError {
         InstructionError {
             message: message.into(),
@@ -479,7 +481,7 @@ impl Converter<'_> {
 
     /// Where the instruction is; moves the keyword and map out of the node,
     /// so it is called last.
-    fn source(&mut self) -> InstructionSource {
+    fn source(&mut self) -> InstructionSource<'a> {
         let n = &mut self.node;
         InstructionSource {
             keyword: Word {
@@ -496,7 +498,7 @@ impl Converter<'_> {
     /// BuildKit's `nodeArgs`: argument values, with an ONBUILD trigger
     /// flattened into its keyword and arguments. Plain values are moved
     /// out of the node (their ranges stay for [`Self::command`]).
-    fn take_args(node: &mut Node) -> Vec<Word> {
+    fn take_args(node: &mut Node<'a>) -> Vec<Word<'a>> {
         let mut out = Vec::with_capacity(node.next.len());
         for a in &mut node.next {
             match a.children.as_slice() {
@@ -518,7 +520,10 @@ impl Converter<'_> {
         out
     }
 
-    fn flags<'d>(&self, declared: &[(&'d str, FlagKind)]) -> Result<Flags<'d>, InstructionError> {
+    fn flags<'d>(
+        &self,
+        declared: &[(&'d str, FlagKind)],
+    ) -> Result<Flags<'a, 'd>, InstructionError> {
         Ok(check_flags(&self.node.flags, declared)?)
     }
 
@@ -533,25 +538,25 @@ impl Converter<'_> {
         }
     }
 
-    fn word(u: &super::flags::FlagUse) -> Word {
+    fn word(u: &super::flags::FlagUse<'a>) -> Word<'a> {
         Word {
             text: u.value.clone().unwrap_or_default(),
             span: u.value_span,
         }
     }
 
-    fn string_flag(f: &Flags<'_>, name: &str) -> Option<Word> {
+    fn string_flag(f: &Flags<'a, '_>, name: &str) -> Option<Word<'a>> {
         f.string(name).map(Self::word)
     }
 
-    fn strings_flag(f: &Flags<'_>, name: &str) -> Vec<Word> {
-        f.strings(name).iter().map(Self::word).collect()
+    fn strings_flag(f: &Flags<'a, '_>, name: &str) -> Vec<Word<'a>> {
+        f.strings(name).map(Self::word).collect()
     }
 
     /// The command of RUN/CMD/ENTRYPOINT/HEALTHCHECK from its arguments
     /// (BuildKit's `handleJSONArgs`); `first` is the index of `args[0]` in
     /// the node's argument list.
-    fn command(&self, args: Vec<Word>, first: usize) -> CommandLine {
+    fn command(&self, args: Vec<Word<'a>>, first: usize) -> CommandLine<'a> {
         if self.node.json {
             return CommandLine::Exec { args };
         }
@@ -559,13 +564,13 @@ impl Converter<'_> {
         let mut args = args;
         let command = match args.len() {
             0 => ShellText {
-                text: String::new(),
+                text: Cow::Borrowed(""),
                 span: Span::new(end, end),
                 map: LineMap::starting_at(end),
             },
             1 => {
                 let one = args.pop().unwrap_or(Word {
-                    text: String::new(),
+                    text: Cow::Borrowed(""),
                     span: Span::new(end, end),
                 });
                 let map = match self.node.next.get(first) {
@@ -582,15 +587,11 @@ impl Converter<'_> {
                 }
             }
             _ => {
-                let text = args
-                    .iter()
-                    .map(|w| w.text.as_str())
-                    .collect::<Vec<_>>()
-                    .join(" ");
+                let text = args.iter().map(|w| &*w.text).collect::<Vec<_>>().join(" ");
                 let span = args[0].span.join(args[args.len() - 1].span);
                 ShellText {
                     map: LineMap::contiguous(span.start, text.len()),
-                    text,
+                    text: Cow::Owned(text),
                     span,
                 }
             }
@@ -598,7 +599,7 @@ impl Converter<'_> {
         CommandLine::Shell { command }
     }
 
-    fn run(mut self) -> Result<Instruction, InstructionError> {
+    fn run(mut self) -> Result<Instruction<'a>, InstructionError> {
         let keyword = self.node.keyword;
         if keyword == Keyword::Unknown {
             let upper = to_upper(&self.node.value);
@@ -711,7 +712,8 @@ impl Converter<'_> {
                         );
                     }
                     if t.len() != w.text.len() {
-                        w.text = t.to_string();
+                        let start = t.as_ptr() as usize - w.text.as_ptr() as usize;
+                        w.text = cow_slice(&w.text, start..start + t.len());
                     }
                     volumes.push(w);
                 }
@@ -741,7 +743,11 @@ impl Converter<'_> {
         })
     }
 
-    fn exactly_one(&self, mut args: Vec<Word>, name: &str) -> Result<Word, InstructionError> {
+    fn exactly_one(
+        &self,
+        mut args: Vec<Word<'a>>,
+        name: &str,
+    ) -> Result<Word<'a>, InstructionError> {
         match (args.pop(), args.is_empty()) {
             (Some(one), true) => Ok(one),
             _ => Err(self.err(format!("{name} requires exactly one argument"))),
@@ -750,7 +756,11 @@ impl Converter<'_> {
 
     /// BuildKit's `parseKvps`: the (key, value, separator) triples of ENV
     /// and LABEL.
-    fn key_values(&self, args: Vec<Word>, name: &str) -> Result<Vec<KeyValue>, InstructionError> {
+    fn key_values(
+        &self,
+        args: Vec<Word<'a>>,
+        name: &str,
+    ) -> Result<Vec<KeyValue<'a>>, InstructionError> {
         if args.is_empty() {
             return Err(self.err(format!("{name} requires at least one argument")));
         }
@@ -793,7 +803,7 @@ impl Converter<'_> {
         e
     }
 
-    fn from(&mut self, args: Vec<Word>) -> Result<Instruction, InstructionError> {
+    fn from(&mut self, args: Vec<Word<'a>>) -> Result<Instruction<'a>, InstructionError> {
         let stage_name = match args.as_slice() {
             [_, as_kw, name] if as_kw.text.eq_ignore_ascii_case("as") => {
                 let lower = to_lower(&name.text);
@@ -813,7 +823,11 @@ impl Converter<'_> {
                     ));
                 }
                 Some(Word {
-                    text: lower,
+                    text: if lower == *name.text {
+                        name.text.clone()
+                    } else {
+                        Cow::Owned(lower)
+                    },
                     span: name.span,
                 })
             }
@@ -832,7 +846,10 @@ impl Converter<'_> {
         }))
     }
 
-    fn run_instruction(&mut self, args: Vec<Word>) -> Result<Instruction, InstructionError> {
+    fn run_instruction(
+        &mut self,
+        args: Vec<Word<'a>>,
+    ) -> Result<Instruction<'a>, InstructionError> {
         let flags = self.flags(&[
             ("device", SS),
             ("mount", SS),
@@ -879,9 +896,9 @@ impl Converter<'_> {
     /// BuildKit's `parseSourcesAndDest`.
     fn sources_and_dest(
         &self,
-        args: &[Word],
+        args: &[Word<'a>],
         name: &str,
-    ) -> Result<(Vec<Word>, Vec<InlineSource>, Word), InstructionError> {
+    ) -> Result<(Vec<Word<'a>>, Vec<InlineSource<'a>>, Word<'a>), InstructionError> {
         let (dest, srcs) = match args.split_last() {
             Some((d, s)) if !s.is_empty() => (d, s),
             _ => {
@@ -902,13 +919,13 @@ impl Converter<'_> {
             match parse_heredoc_word(&src.text) {
                 Ok(Some(h)) => {
                     let doc = self.node.heredocs.iter().rev().find(|d| d.name == h.name);
-                    let content = doc.map_or("", |d| d.content.as_str());
+                    let content = doc.map_or(Cow::Borrowed(""), |d| d.content.clone());
                     inline.push(InlineSource {
                         word: src.clone(),
                         data: if h.chomp {
-                            chomp(content)
+                            Cow::Owned(chomp(&content))
                         } else {
-                            content.to_string()
+                            content
                         },
                         path: h.name,
                         expand: h.expand,
@@ -921,7 +938,7 @@ impl Converter<'_> {
         Ok((sources, inline, dest.clone()))
     }
 
-    fn copy(&mut self, args: Vec<Word>) -> Result<Instruction, InstructionError> {
+    fn copy(&mut self, args: Vec<Word<'a>>) -> Result<Instruction<'a>, InstructionError> {
         if args.len() < 2 {
             return Err(self.err(
                 "COPY requires at least two arguments, but only one was provided. Destination could not be determined",
@@ -951,7 +968,7 @@ impl Converter<'_> {
         }))
     }
 
-    fn add(&mut self, args: Vec<Word>) -> Result<Instruction, InstructionError> {
+    fn add(&mut self, args: Vec<Word<'a>>) -> Result<Instruction<'a>, InstructionError> {
         if args.len() < 2 {
             return Err(self.err(
                 "ADD requires at least two arguments, but only one was provided. Destination could not be determined",
@@ -983,7 +1000,7 @@ impl Converter<'_> {
         }))
     }
 
-    fn onbuild(&mut self, args: &[Word]) -> Result<Instruction, InstructionError> {
+    fn onbuild(&mut self, args: &[Word]) -> Result<Instruction<'a>, InstructionError> {
         let Some(first) = args.first() else {
             return Err(self.err("ONBUILD requires at least one argument"));
         };
@@ -1011,7 +1028,7 @@ impl Converter<'_> {
             Some(k) if k.eq_ignore_ascii_case("onbuild") => {
                 original[7..].trim_start_matches(is_re_space).to_string()
             }
-            _ => self.node.original.clone(),
+            _ => self.node.original.to_string(),
         };
         for h in &self.node.heredocs {
             expression.push('\n');
@@ -1048,7 +1065,7 @@ impl Converter<'_> {
         }))
     }
 
-    fn arg(&mut self, args: Vec<Word>) -> Result<Instruction, InstructionError> {
+    fn arg(&mut self, args: Vec<Word<'a>>) -> Result<Instruction<'a>, InstructionError> {
         if args.is_empty() {
             return Err(self.err("ARG requires at least one argument"));
         }
@@ -1071,11 +1088,11 @@ impl Converter<'_> {
                     };
                     ArgDecl {
                         name: Word {
-                            text: w.text[..eq].to_string(),
+                            text: cow_slice(&w.text, 0..eq),
                             span: ns,
                         },
                         default: Some(Word {
-                            text: w.text[eq + 1..].to_string(),
+                            text: cow_slice(&w.text, eq + 1..w.text.len()),
                             span: vs,
                         }),
                     }
@@ -1093,7 +1110,7 @@ impl Converter<'_> {
         }))
     }
 
-    fn healthcheck(&mut self, args: Vec<Word>) -> Result<Instruction, InstructionError> {
+    fn healthcheck(&mut self, args: Vec<Word<'a>>) -> Result<Instruction<'a>, InstructionError> {
         let Some(first) = args.first() else {
             return Err(self.err("HEALTHCHECK requires at least one argument"));
         };
@@ -1131,7 +1148,7 @@ impl Converter<'_> {
             return Err(self.err("Missing command after HEALTHCHECK CMD"));
         }
         let command = self.command(rest.to_vec(), 1);
-        let duration = |name: &str| -> Result<Option<DurationFlag>, InstructionError> {
+        let duration = |name: &str| -> Result<Option<DurationFlag<'a>>, InstructionError> {
             let Some(w) = Self::string_flag(&flags, name) else {
                 return Ok(None);
             };

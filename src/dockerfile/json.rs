@@ -19,11 +19,22 @@ const MAX_DEPTH: usize = 10_000;
 /// A string element of a top-level JSON array.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct JsonString {
-    /// The decoded value.
-    pub value: String,
+    /// The decoded value, or `None` when the literal has no escapes and the
+    /// value is the text between its quotes (so it need not be copied).
+    pub value: Option<String>,
     /// Byte range of the string literal (with its quotes) in the input.
     pub start: usize,
     pub end: usize,
+}
+
+impl JsonString {
+    /// The decoded value; `input` is the text given to [`parse_json_array`].
+    pub fn value<'s>(&'s self, input: &'s str) -> &'s str {
+        match &self.value {
+            Some(decoded) => decoded,
+            None => input.get(self.start + 1..self.end - 1).unwrap_or_default(),
+        }
+    }
 }
 
 /// Why a text is not a JSON array of strings.
@@ -104,11 +115,15 @@ pub fn object_string_member(text: &str, key: &str) -> Option<String> {
     found.flatten()
 }
 
+/// A decoded string: `None` when it has no escapes, so that the value is
+/// the literal's text between the quotes; else the decoded value.
+pub(crate) type Unescaped = Option<String>;
+
 pub(crate) enum TopItem {
     /// An element of the top-level array: its decoded value if it is a
     /// string, and its byte range.
     Element {
-        string: Option<String>,
+        string: Option<Unescaped>,
         start: usize,
         end: usize,
     },
@@ -166,7 +181,7 @@ pub(crate) fn scan(b: &[u8], mut on_item: impl FnMut(TopItem)) -> Result<Outcome
             State::Value => {
                 let start = pos;
                 // A scalar's decoded string (if it is a string) once parsed.
-                let scalar: Option<Option<String>>;
+                let scalar: Option<Option<Unescaped>>;
                 match c {
                     b'[' | b'{' => {
                         if stack.len() >= MAX_DEPTH {
@@ -229,6 +244,14 @@ pub(crate) fn scan(b: &[u8], mut on_item: impl FnMut(TopItem)) -> Result<Outcome
                 }
                 let string = scalar.flatten();
                 if stack.len() == 1 {
+                    let string = string.map(|s| {
+                        let is_member = stack.last().is_some_and(|f| f.kind == b'{');
+                        match s {
+                            // Members are keyed by their values; materialise.
+                            None if is_member => Some(literal_text(b, start, pos)),
+                            other => other,
+                        }
+                    });
                     report(&mut stack, &mut on_item, string, start, pos);
                 }
                 if stack.is_empty() {
@@ -262,6 +285,7 @@ pub(crate) fn scan(b: &[u8], mut on_item: impl FnMut(TopItem)) -> Result<Outcome
                     return Err(format!("invalid character looking for object key at {pos}"));
                 }
                 let decode = stack.len() == 1;
+                let start_key = pos;
                 let (key, end) = scan_string(b, pos, decode)?;
                 pos = end;
                 while pos < b.len() && is_ws(b[pos]) {
@@ -272,7 +296,7 @@ pub(crate) fn scan(b: &[u8], mut on_item: impl FnMut(TopItem)) -> Result<Outcome
                 }
                 pos += 1;
                 if let Some(top) = stack.last_mut() {
-                    top.key = key;
+                    top.key = key.map(|k| k.unwrap_or_else(|| literal_text(b, start_key, end)));
                 }
                 state = State::Value;
             }
@@ -305,7 +329,7 @@ pub(crate) fn scan(b: &[u8], mut on_item: impl FnMut(TopItem)) -> Result<Outcome
 fn report(
     stack: &mut [Frame],
     on_item: &mut impl FnMut(TopItem),
-    string: Option<String>,
+    string: Option<Unescaped>,
     start: usize,
     end: usize,
 ) {
@@ -315,7 +339,7 @@ fn report(
     } else {
         on_item(TopItem::Member {
             key: top.key.take().unwrap_or_default(),
-            string,
+            string: string.flatten(),
         });
     }
 }
@@ -386,10 +410,19 @@ fn hex4(b: &[u8], pos: usize) -> Option<u32> {
     u32::from_str_radix(s, 16).ok()
 }
 
-/// Scan the string literal starting at `pos` (a `"`), returning its decoded
-/// value when `decode` is set, and the position after the closing quote.
-fn scan_string(b: &[u8], pos: usize, decode: bool) -> Result<(Option<String>, usize), String> {
-    let mut out = decode.then(String::new);
+/// The text between the quotes of the literal at `start..end`, which has
+/// no escapes.
+fn literal_text(b: &[u8], start: usize, end: usize) -> String {
+    let inner = b.get(start + 1..end.saturating_sub(1)).unwrap_or_default();
+    String::from_utf8_lossy(inner).into_owned()
+}
+
+/// Scan the string literal starting at `pos` (a `"`), returning (when
+/// `decode` is set) its decoded value, and the position after the closing
+/// quote. The value is only built when the literal has an escape.
+fn scan_string(b: &[u8], pos: usize, decode: bool) -> Result<(Option<Unescaped>, usize), String> {
+    // `out` starts when the first escape is met.
+    let mut out: Option<String> = None;
     let mut p = pos + 1;
     // Start of the run of plain bytes not yet copied to `out`.
     let mut run = p;
@@ -406,9 +439,13 @@ fn scan_string(b: &[u8], pos: usize, decode: bool) -> Result<(Option<String>, us
         match c {
             b'"' => {
                 flush(&mut out, run, p);
-                return Ok((out, p + 1));
+                return Ok((decode.then_some(out), p + 1));
             }
             b'\\' => {
+                if decode && out.is_none() {
+                    out = Some(String::with_capacity(p - pos + 16));
+                    run = pos + 1;
+                }
                 flush(&mut out, run, p);
                 let Some(&e) = b.get(p + 1) else {
                     return Err("unexpected end of JSON input in string".into());
@@ -466,7 +503,7 @@ mod tests {
     use super::*;
 
     fn values(s: &str) -> Result<Vec<String>, JsonArrayError> {
-        parse_json_array(s).map(|v| v.into_iter().map(|j| j.value).collect())
+        parse_json_array(s).map(|v| v.iter().map(|j| j.value(s).to_owned()).collect())
     }
 
     #[test]

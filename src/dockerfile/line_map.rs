@@ -149,6 +149,18 @@ impl LineMap {
         Span::new(s, self.original_end(end).max(s))
     }
 
+    /// The source range holding exactly the joined bytes `start..end`, when
+    /// they all come from one piece (so the source has them contiguously).
+    /// Lets values borrow from the source instead of copying.
+    pub fn contiguous_range(&self, start: usize, end: usize) -> Option<std::ops::Range<usize>> {
+        if end < start {
+            return None;
+        }
+        let p = self.piece_where(|p| p.joined <= start);
+        let offset = start.checked_sub(p.joined)?;
+        (end - p.joined <= p.len).then(|| p.original + offset..p.original + (end - p.joined))
+    }
+
     /// The map of the sub-text `start..end` of the joined text (offsets in
     /// the result count from `start`).
     pub fn slice(&self, start: usize, end: usize) -> LineMap {
@@ -184,6 +196,20 @@ mod tests {
         assert_eq!(s.len(), 5);
         assert_eq!(s.span(0, 5), Span::new(4, 12));
         assert_eq!(s.original_start(2), 9);
+    }
+
+    #[test]
+    fn finds_contiguous_source_ranges() {
+        let mut m = LineMap::starting_at(0);
+        m.push(0, 6);
+        m.push(9, 3);
+        assert_eq!(m.contiguous_range(0, 3), Some(0..3));
+        assert_eq!(m.contiguous_range(6, 9), Some(9..12));
+        assert_eq!(m.contiguous_range(4, 6), Some(4..6));
+        // Crosses from the first piece into the second.
+        assert_eq!(m.contiguous_range(4, 8), None);
+        assert_eq!(m.contiguous_range(7, 10), None);
+        assert_eq!(m.contiguous_range(3, 2), None);
     }
 
     #[test]

@@ -19,23 +19,47 @@
 //! HEALTHCHECK type word byte by byte, so a non-ASCII character there is
 //! split into mis-decoded bytes; here they are scanned by character.
 
+use std::borrow::Cow;
+
 use super::go_text::{is_ascii_blank, is_space, quote};
 use super::json::{JsonArrayError, parse_json_array};
 use super::line_map::LineMap;
 use super::nodes::{ArgNode, NodeFlag};
 
 /// Context for turning ranges of an argument text into nodes with spans.
-pub(crate) struct Args<'a> {
-    pub map: &'a LineMap,
+pub(crate) struct Args<'m, 'a> {
+    pub map: &'m LineMap,
+    /// The whole source text, which `map` points into: values that are a
+    /// contiguous slice of it are borrowed instead of copied.
+    pub source: &'a str,
     /// Offset of the argument text in the joined line.
     pub base: usize,
     pub escape: char,
 }
 
-impl Args<'_> {
-    fn node(&self, value: &str, start: usize, end: usize) -> ArgNode {
+impl<'a> Args<'_, 'a> {
+    /// `value`, which is the joined text at `start..end`, as a slice of the
+    /// source when it is one there, else as a copy.
+    pub(crate) fn text(&self, value: &str, start: usize, end: usize) -> Cow<'a, str> {
+        let range = self
+            .map
+            .contiguous_range(self.base + start, self.base + end);
+        match range.and_then(|r| self.source.get(r)) {
+            Some(slice) if slice == value => Cow::Borrowed(slice),
+            _ => Cow::Owned(value.to_owned()),
+        }
+    }
+
+    /// An argument whose value is the joined text at `start..end`.
+    fn node(&self, value: &str, start: usize, end: usize) -> ArgNode<'a> {
+        self.node_with(self.text(value, start, end), start, end)
+    }
+
+    /// An argument with a value that differs from its text (a decoded JSON
+    /// string).
+    fn node_with(&self, value: Cow<'a, str>, start: usize, end: usize) -> ArgNode<'a> {
         ArgNode {
-            value: value.to_string(),
+            value,
             span: self.map.span(self.base + start, self.base + end),
             text_range: self.base + start..self.base + end,
             children: Vec::new(),
@@ -43,9 +67,10 @@ impl Args<'_> {
     }
 
     /// A copy of this context for a sub-slice starting at `offset`.
-    fn shifted(&self, offset: usize) -> Args<'_> {
+    fn shifted(&self, offset: usize) -> Args<'_, 'a> {
         Args {
             map: self.map,
+            source: self.source,
             base: self.base + offset,
             escape: self.escape,
         }
@@ -54,83 +79,159 @@ impl Args<'_> {
 
 /// The result of a line parser: the argument chain and whether it was a
 /// JSON array.
-pub(crate) type Parsed = (Vec<ArgNode>, bool);
+pub(crate) type Parsed<'a> = (Vec<ArgNode<'a>>, bool);
+
+/// One flag word found by [`extract_builder_flags`]: its byte range in the
+/// line and, when quotes or escapes make BuildKit's text differ from the
+/// written one, that text.
+#[derive(Debug, PartialEq, Eq)]
+pub(crate) struct FlagWord {
+    pub start: usize,
+    pub end: usize,
+    pub unquoted: Option<String>,
+}
+
+#[cfg(test)]
+impl FlagWord {
+    /// The flag as BuildKit sees it, `line` being the text it was found in.
+    pub fn text<'l>(&'l self, line: &'l str) -> &'l str {
+        match &self.unquoted {
+            Some(text) => text,
+            None => line.get(self.start..self.end).unwrap_or_default(),
+        }
+    }
+}
 
 /// BuildKit's `extractBuilderFlags`: the leading `--flag` words of `line`.
 /// Returns the offset where the remaining text starts (`line.len()` when
 /// nothing remains) and the flags with their byte ranges in `line`.
 /// A lone `--` ends the flags and is dropped.
-pub(crate) fn extract_builder_flags(
-    line: &str,
-    escape: char,
-) -> (usize, Vec<(String, usize, usize)>) {
+pub(crate) fn extract_builder_flags(line: &str, escape: char) -> (usize, Vec<FlagWord>) {
+    let first = super::go_text::trim_start_space(line);
+    if !first.starts_with("--") {
+        // No flags (the common case).
+        return (line.len() - first.len(), Vec::new());
+    }
+    literal_flags(line, escape).unwrap_or_else(|| flags_by_char(line, escape))
+}
+
+/// [`extract_builder_flags`] for the usual flags, plain ASCII without
+/// quotes or escapes, found byte by byte; `None` if anything else occurs,
+/// and then [`flags_by_char`] does the work.
+fn literal_flags(line: &str, escape: char) -> Option<(usize, Vec<FlagWord>)> {
+    let b = line.as_bytes();
+    let is_blank = |c: u8| matches!(c, b'\t' | b'\n' | b'\x0b' | b'\x0c' | b'\r' | b' ');
+    let special = |c: u8| c >= 0x80 || c == b'\'' || c == b'"' || u32::from(c) == escape as u32;
+    let mut words = Vec::new();
+    let mut pos = 0;
+    loop {
+        while b.get(pos).is_some_and(|&c| is_blank(c)) {
+            pos += 1;
+        }
+        match b.get(pos) {
+            None => return Some((line.len(), words)),
+            Some(&c) if special(c) => return None,
+            Some(_) if !b[pos..].starts_with(b"--") => return Some((pos, words)),
+            Some(_) => {}
+        }
+        let start = pos;
+        while let Some(&c) = b.get(pos) {
+            if special(c) {
+                return None;
+            }
+            if is_blank(c) {
+                break;
+            }
+            pos += 1;
+        }
+        if pos - start == 2 {
+            // A lone `--` ends the flags.
+            return Some((pos, words));
+        }
+        words.push(FlagWord {
+            start,
+            end: pos,
+            unquoted: None,
+        });
+    }
+}
+
+/// [`extract_builder_flags`] character by character, BuildKit's way.
+fn flags_by_char(line: &str, escape: char) -> (usize, Vec<FlagWord>) {
     #[derive(PartialEq)]
     enum Phase {
         Spaces,
         Word,
         Quote,
     }
-    let first = super::go_text::trim_start_space(line);
-    if !first.starts_with("--") {
-        // No flags (the common case).
-        return (line.len() - first.len(), Vec::new());
-    }
     let mut words = Vec::new();
     let mut phase = Phase::Spaces;
+    // The word as BuildKit builds it; `literal` while it equals the text.
     let mut word = String::new();
+    let mut literal = true;
     let mut word_start = 0;
     let mut quote_char = '\0';
     let mut blank_ok = false;
+    let mut finish = |word: &str, literal: bool, start: usize, end: usize| {
+        words.push(FlagWord {
+            start,
+            end,
+            unquoted: (!literal).then(|| word.to_owned()),
+        })
+    };
     let mut chars = line.char_indices().peekable();
-    loop {
+    let rest = loop {
         let (pos, ch) = match chars.next() {
             Some((p, c)) => (p, Some(c)),
             None => (line.len(), None),
         };
         if phase == Phase::Spaces {
-            let Some(c) = ch else { break };
+            let Some(c) = ch else { break line.len() };
             if is_space(c) {
                 continue;
             }
             if c != '-' || !line[pos + 1..].starts_with('-') {
-                return (pos, words);
+                break pos;
             }
             phase = Phase::Word;
             word_start = pos;
         }
         let Some(mut c) = ch else {
             if word != "--" && (blank_ok || !word.is_empty()) {
-                words.push((word, word_start, line.len()));
+                finish(&word, literal, word_start, line.len());
             }
-            break;
+            break line.len();
         };
         if phase == Phase::Word {
             if is_space(c) {
                 phase = Phase::Spaces;
                 if word == "--" {
-                    return (pos, words);
+                    break pos;
                 }
                 if blank_ok || !word.is_empty() {
-                    words.push((std::mem::take(&mut word), word_start, pos));
+                    finish(&word, literal, word_start, pos);
                 }
                 word.clear();
+                literal = true;
                 blank_ok = false;
                 continue;
             }
             if c == '\'' || c == '"' {
                 quote_char = c;
                 blank_ok = true;
+                literal = false;
                 phase = Phase::Quote;
                 continue;
             }
             if c == escape {
+                literal = false;
                 match chars.next() {
                     None => {
                         // A trailing escape is dropped.
                         if word != "--" && (blank_ok || !word.is_empty()) {
-                            words.push((word, word_start, line.len()));
+                            finish(&word, literal, word_start, line.len());
                         }
-                        break;
+                        break line.len();
                     }
                     Some((_, n)) => c = n,
                 }
@@ -147,31 +248,35 @@ pub(crate) fn extract_builder_flags(
             match chars.next() {
                 None => {
                     if word != "--" && (blank_ok || !word.is_empty()) {
-                        words.push((word, word_start, line.len()));
+                        finish(&word, literal, word_start, line.len());
                     }
-                    break;
+                    break line.len();
                 }
                 Some((_, n)) => c = n,
             }
         }
         word.push(c);
-    }
-    (line.len(), words)
+    };
+    (rest, words)
 }
 
 /// The flags of an instruction as nodes with spans; `line` is the text the
 /// flag ranges index into.
-pub(crate) fn flag_nodes(
+pub(crate) fn flag_nodes<'a>(
     line: &str,
-    flags: Vec<(String, usize, usize)>,
-    a: &Args<'_>,
-) -> Vec<NodeFlag> {
+    flags: Vec<FlagWord>,
+    a: &Args<'_, 'a>,
+) -> Vec<NodeFlag<'a>> {
     flags
         .into_iter()
-        .map(|(text, s, e)| {
-            let (s, e) = (a.base + s, a.base + e);
+        .map(|flag| {
+            let (s, e) = (a.base + flag.start, a.base + flag.end);
             let span = a.map.span(s, e);
-            let literal = line.get(s - a.base..e - a.base) == Some(text.as_str());
+            let written = line.get(flag.start..flag.end).unwrap_or_default();
+            let (text, literal) = match flag.unquoted {
+                Some(text) if text != written => (Cow::Owned(text), false),
+                _ => (a.text(written, flag.start, flag.end), true),
+            };
             let value_span = match text.find('=') {
                 Some(eq) if literal => a.map.span(s + eq + 1, e),
                 _ => span,
@@ -189,92 +294,132 @@ pub(crate) fn flag_nodes(
 
 /// BuildKit's `parseWords`: split at blanks outside quotes, keeping quotes
 /// and escapes in the words. Each word is a contiguous range of `rest`.
+#[cfg(test)]
 pub(crate) fn parse_words(rest: &str, escape: char) -> Vec<(usize, usize)> {
-    #[derive(PartialEq)]
-    enum Phase {
-        Spaces,
-        Word,
-        Quote,
+    Words::new(rest, escape).collect()
+}
+
+/// The words of [`parse_words`], one at a time (no vector for callers that
+/// use each word once).
+pub(crate) struct Words<'s> {
+    rest: &'s str,
+    escape: char,
+    i: usize,
+    done: bool,
+}
+
+impl<'s> Words<'s> {
+    pub(crate) fn new(rest: &'s str, escape: char) -> Self {
+        Words {
+            rest,
+            escape,
+            i: 0,
+            done: false,
+        }
     }
-    let mut words = Vec::new();
-    let mut phase = Phase::Spaces;
-    let mut quote_char = '\0';
-    let mut blank_ok = false;
-    let (mut start, mut end) = (0, 0);
-    let mut i = 0;
-    let n = rest.len();
-    loop {
-        let ch = rest[i..].chars().next();
-        if phase == Phase::Spaces {
-            match ch {
-                None => break,
-                Some(c) if is_space(c) => {
-                    i += c.len_utf8();
+}
+
+impl Iterator for Words<'_> {
+    type Item = (usize, usize);
+
+    fn next(&mut self) -> Option<(usize, usize)> {
+        #[derive(PartialEq)]
+        enum Phase {
+            Spaces,
+            Word,
+            Quote,
+        }
+        if self.done {
+            return None;
+        }
+        let rest = self.rest;
+        let escape = self.escape;
+        let n = rest.len();
+        let mut phase = Phase::Spaces;
+        let mut quote_char = '\0';
+        let mut blank_ok = false;
+        let (mut start, mut end) = (0, 0);
+        let mut i = self.i;
+        loop {
+            let ch = rest.get(i..).and_then(|r| r.chars().next());
+            if phase == Phase::Spaces {
+                match ch {
+                    None => {
+                        self.done = true;
+                        return None;
+                    }
+                    Some(c) if is_space(c) => {
+                        i += c.len_utf8();
+                        continue;
+                    }
+                    Some(_) => {
+                        phase = Phase::Word;
+                        start = i;
+                        end = i;
+                    }
+                }
+            }
+            let Some(c) = ch else {
+                self.done = true;
+                return (blank_ok || end > start).then_some((start, end));
+            };
+            let w = c.len_utf8();
+            if phase == Phase::Word {
+                if is_space(c) {
+                    i += w;
+                    if blank_ok || end > start {
+                        self.i = i;
+                        return Some((start, end));
+                    }
+                    phase = Phase::Spaces;
+                    blank_ok = false;
                     continue;
                 }
-                Some(_) => {
-                    phase = Phase::Word;
-                    start = i;
+                if c == '\'' || c == '"' {
+                    quote_char = c;
+                    blank_ok = true;
+                    phase = Phase::Quote;
+                }
+                if c == escape {
+                    if i + w == n {
+                        // An escape at the very end is skipped.
+                        i += w;
+                        continue;
+                    }
+                    i += w;
+                    i += rest
+                        .get(i..)
+                        .and_then(|r| r.chars().next())
+                        .map_or(0, char::len_utf8);
                     end = i;
+                    continue;
                 }
-            }
-        }
-        let Some(c) = ch else {
-            if blank_ok || end > start {
-                words.push((start, end));
-            }
-            break;
-        };
-        let w = c.len_utf8();
-        if phase == Phase::Word {
-            if is_space(c) {
-                phase = Phase::Spaces;
-                if blank_ok || end > start {
-                    words.push((start, end));
-                }
-                blank_ok = false;
                 i += w;
+                end = i;
                 continue;
             }
-            if c == '\'' || c == '"' {
-                quote_char = c;
-                blank_ok = true;
-                phase = Phase::Quote;
+            // In quotes.
+            if c == quote_char {
+                phase = Phase::Word;
             }
-            if c == escape {
+            if c == escape && quote_char != '\'' {
                 if i + w == n {
-                    // An escape at the very end is skipped.
+                    phase = Phase::Word;
                     i += w;
                     continue;
                 }
                 i += w;
-                i += rest[i..].chars().next().map_or(0, char::len_utf8);
+                i += rest
+                    .get(i..)
+                    .and_then(|r| r.chars().next())
+                    .map_or(0, char::len_utf8);
                 end = i;
                 continue;
             }
             i += w;
             end = i;
-            continue;
         }
-        // In quotes.
-        if c == quote_char {
-            phase = Phase::Word;
-        }
-        if c == escape && quote_char != '\'' {
-            if i + w == n {
-                phase = Phase::Word;
-                i += w;
-                continue;
-            }
-            i += w;
-            i += rest[i..].chars().next().map_or(0, char::len_utf8);
-            end = i;
-            continue;
-        }
-        i += w;
-        end = i;
     }
-    words
 }
 
 /// The first run of `[\t\v\f\r ]` in `s`, as a byte range.
@@ -289,9 +434,13 @@ fn find_blank_run(s: &str, from: usize) -> Option<(usize, usize)> {
 /// BuildKit's `parseNameVal` (ENV, LABEL): `k=v k2=v2` gives key, value,
 /// `=` per pair; the legacy `k v w` gives key `k`, value `v w` and an empty
 /// separator.
-pub(crate) fn parse_name_val(rest: &str, key: &str, a: &Args<'_>) -> Result<Parsed, String> {
-    let words = parse_words(rest, a.escape);
-    let Some(&(s0, e0)) = words.first() else {
+pub(crate) fn parse_name_val<'a>(
+    rest: &str,
+    key: &str,
+    a: &Args<'_, 'a>,
+) -> Result<Parsed<'a>, String> {
+    let mut words = Words::new(rest, a.escape).peekable();
+    let Some(&(s0, e0)) = words.peek() else {
         return Ok((Vec::new(), false));
     };
     if !rest[s0..e0].contains('=') {
@@ -307,7 +456,7 @@ pub(crate) fn parse_name_val(rest: &str, key: &str, a: &Args<'_>) -> Result<Pars
             false,
         ));
     }
-    let mut out = Vec::with_capacity(words.len() * 3);
+    let mut out = Vec::with_capacity(3);
     for (s, e) in words {
         let word = &rest[s..e];
         let Some(eq) = word.find('=') else {
@@ -324,9 +473,8 @@ pub(crate) fn parse_name_val(rest: &str, key: &str, a: &Args<'_>) -> Result<Pars
 }
 
 /// BuildKit's `parseNameOrNameVal` (ARG): one node per word.
-pub(crate) fn parse_name_or_name_val(rest: &str, a: &Args<'_>) -> Parsed {
-    let nodes = parse_words(rest, a.escape)
-        .into_iter()
+pub(crate) fn parse_name_or_name_val<'a>(rest: &str, a: &Args<'_, 'a>) -> Parsed<'a> {
+    let nodes = Words::new(rest, a.escape)
         .map(|(s, e)| a.node(&rest[s..e], s, e))
         .collect();
     (nodes, false)
@@ -334,11 +482,12 @@ pub(crate) fn parse_name_or_name_val(rest: &str, a: &Args<'_>) -> Parsed {
 
 /// BuildKit's `parseStringsWhitespaceDelimited` (FROM, EXPOSE): split at
 /// runs of `[\t\v\f\r ]`.
-pub(crate) fn parse_strings_whitespace_delimited(rest: &str, a: &Args<'_>) -> Parsed {
+pub(crate) fn parse_strings_whitespace_delimited<'a>(rest: &str, a: &Args<'_, 'a>) -> Parsed<'a> {
     if rest.is_empty() {
         return (Vec::new(), false);
     }
-    let mut out = Vec::new();
+    // FROM has one or three words, COPY two or more.
+    let mut out = Vec::with_capacity(4);
     let mut piece = 0;
     let mut from = 0;
     while let Some((bs, be)) = find_blank_run(rest, from) {
@@ -351,7 +500,7 @@ pub(crate) fn parse_strings_whitespace_delimited(rest: &str, a: &Args<'_>) -> Pa
 }
 
 /// BuildKit's `parseString`: the whole text as one value.
-pub(crate) fn parse_string(rest: &str, a: &Args<'_>) -> Parsed {
+pub(crate) fn parse_string<'a>(rest: &str, a: &Args<'_, 'a>) -> Parsed<'a> {
     if rest.is_empty() {
         return (Vec::new(), false);
     }
@@ -360,12 +509,16 @@ pub(crate) fn parse_string(rest: &str, a: &Args<'_>) -> Parsed {
 
 /// BuildKit's `parseJSON`: `Ok(Some)` for a JSON string array, `Ok(None)`
 /// for text that is not a (decodable) JSON array.
-fn parse_json(rest: &str, a: &Args<'_>) -> Result<Option<Parsed>, String> {
+fn parse_json<'a>(rest: &str, a: &Args<'_, 'a>) -> Result<Option<Parsed<'a>>, String> {
     match parse_json_array(rest) {
         Ok(items) => Ok(Some((
             items
                 .into_iter()
-                .map(|j| a.node(&j.value, j.start, j.end))
+                .map(|j| match j.value {
+                    // No escapes: the value is the literal between the quotes.
+                    None => a.node(&rest[j.start + 1..j.end - 1], j.start, j.end),
+                    Some(decoded) => a.node_with(Cow::Owned(decoded), j.start, j.end),
+                })
                 .collect(),
             true,
         ))),
@@ -375,7 +528,7 @@ fn parse_json(rest: &str, a: &Args<'_>) -> Result<Option<Parsed>, String> {
 }
 
 /// BuildKit's `parseMaybeJSON` (RUN, CMD, ENTRYPOINT, SHELL).
-pub(crate) fn parse_maybe_json(rest: &str, a: &Args<'_>) -> Result<Parsed, String> {
+pub(crate) fn parse_maybe_json<'a>(rest: &str, a: &Args<'_, 'a>) -> Result<Parsed<'a>, String> {
     if rest.is_empty() {
         return Ok((Vec::new(), false));
     }
@@ -386,7 +539,10 @@ pub(crate) fn parse_maybe_json(rest: &str, a: &Args<'_>) -> Result<Parsed, Strin
 }
 
 /// BuildKit's `parseMaybeJSONToList` (ADD, COPY, VOLUME).
-pub(crate) fn parse_maybe_json_to_list(rest: &str, a: &Args<'_>) -> Result<Parsed, String> {
+pub(crate) fn parse_maybe_json_to_list<'a>(
+    rest: &str,
+    a: &Args<'_, 'a>,
+) -> Result<Parsed<'a>, String> {
     if let Some(p) = parse_json(rest, a)? {
         return Ok(p);
     }
@@ -395,7 +551,7 @@ pub(crate) fn parse_maybe_json_to_list(rest: &str, a: &Args<'_>) -> Result<Parse
 
 /// BuildKit's `parseHealthConfig`: the first word (`CMD`, `NONE`, ...),
 /// then the rest like `parseMaybeJSON`.
-pub(crate) fn parse_health_config(rest: &str, a: &Args<'_>) -> Result<Parsed, String> {
+pub(crate) fn parse_health_config<'a>(rest: &str, a: &Args<'_, 'a>) -> Result<Parsed<'a>, String> {
     let sep = rest.find(is_space).unwrap_or(rest.len());
     if sep == 0 {
         return Ok((Vec::new(), false));
@@ -414,10 +570,12 @@ pub fn name_val_values(rest: &str, instruction: &str, escape: char) -> Result<Ve
     let map = LineMap::contiguous(0, rest.len());
     let a = Args {
         map: &map,
+        source: rest,
         base: 0,
         escape,
     };
-    parse_name_val(rest, instruction, &a).map(|(n, _)| n.into_iter().map(|n| n.value).collect())
+    parse_name_val(rest, instruction, &a)
+        .map(|(n, _)| n.into_iter().map(|n| n.value.into_owned()).collect())
 }
 
 #[cfg(test)]
@@ -446,12 +604,41 @@ mod tests {
     #[test]
     fn extracts_flags() {
         let (rest, flags) = extract_builder_flags("--a=1 --b=\"x y\" -- foo", '\\');
-        let texts: Vec<_> = flags.iter().map(|f| f.0.as_str()).collect();
+        let line = "--a=1 --b=\"x y\" -- foo";
+        let texts: Vec<_> = flags.iter().map(|f| f.text(line)).collect();
         assert_eq!(texts, vec!["--a=1", "--b=x y"]);
+        assert!(flags[0].unquoted.is_none());
+        assert_eq!(flags[1].unquoted.as_deref(), Some("--b=x y"));
         assert_eq!(rest, 18);
-        let (rest, flags) = extract_builder_flags("--doit [ \"a\" ]", '\\');
-        assert_eq!(flags[0].0, "--doit");
+        let line = "--doit [ \"a\" ]";
+        let (rest, flags) = extract_builder_flags(line, '\\');
+        assert_eq!(flags[0].text(line), "--doit");
         assert_eq!(rest, 7);
+    }
+
+    #[test]
+    fn literal_flags_agree_with_the_character_scan() {
+        for line in [
+            "--a=1 --b=2 rest",
+            "--a=1\t--mount=type=cache,target=/x   cmd --c",
+            "--a -- --b",
+            "--a=1 --",
+            "--a=1 --b",
+            "  --x=y",
+            "--x=y -",
+            "--x=y \t ",
+            "--from=build /src /dst",
+        ] {
+            assert_eq!(
+                literal_flags(line, '\\'),
+                Some(flags_by_char(line, '\\')),
+                "{line:?}"
+            );
+        }
+        for line in ["--a=\"x\"", "--a=\\ b", "--a=é", "--a='1'", "--a=`b"] {
+            let escape = if line.contains('`') { '`' } else { '\\' };
+            assert_eq!(literal_flags(line, escape), None, "{line:?}");
+        }
     }
 
     #[test]

@@ -18,10 +18,12 @@
 //!
 //! Inputs over [`MAX_SOURCE_BYTES`] are refused before any work is done.
 
+use std::borrow::Cow;
+
 use super::directives::{Directive, DirectiveParser};
 use super::go_text::{is_ascii_blank, trim_space, trim_start_space};
 use super::heredoc::heredocs_from_line;
-use super::line_map::LineMap;
+use super::line_map::{LineMap, Piece};
 use super::line_parsers::{
     Args, Parsed, extract_builder_flags, flag_nodes, parse_health_config, parse_maybe_json,
     parse_maybe_json_to_list, parse_name_or_name_val, parse_name_val, parse_string,
@@ -112,7 +114,36 @@ fn is_comment(line: &str) -> bool {
 }
 
 /// Parse the lines of a Dockerfile into BuildKit's parse tree.
-pub fn parse_nodes(src: &SourceFile) -> Result<ParsedNodes, SourceDiagnostic> {
+pub fn parse_nodes(src: &SourceFile) -> Result<ParsedNodes<'_>, SourceDiagnostic> {
+    // Real Dockerfiles average well over 64 bytes per instruction.
+    let mut children: Vec<Node> = Vec::with_capacity(src.text().len() / 64 + 1);
+    let rest = scan_nodes(src, |node| children.push(node))?;
+    Ok(ParsedNodes {
+        children,
+        escape: rest.escape,
+        directives: rest.directives,
+        warnings: rest.warnings,
+        start_line: rest.start_line,
+        end_line: rest.end_line,
+    })
+}
+
+/// What [`scan_nodes`] finds besides the instructions.
+pub(crate) struct NodesRest {
+    pub escape: char,
+    pub directives: Vec<Directive>,
+    pub warnings: Vec<Warning>,
+    pub start_line: usize,
+    pub end_line: usize,
+}
+
+/// The line parser proper: hands each instruction to `on_node` as soon as
+/// it is complete, so that [`super::parse`] can type it without first
+/// collecting the whole tree.
+pub(crate) fn scan_nodes<'a>(
+    src: &'a SourceFile,
+    mut on_node: impl FnMut(Node<'a>),
+) -> Result<NodesRest, SourceDiagnostic> {
     let text = src.text();
     if text.len() > MAX_SOURCE_BYTES {
         return Err(SourceDiagnostic::error(
@@ -130,11 +161,11 @@ pub fn parse_nodes(src: &SourceFile) -> Result<ParsedNodes, SourceDiagnostic> {
     let mut directive_parser = DirectiveParser::new("#");
     let mut escape = '\\';
     let mut line_no = 0usize;
-    // Real Dockerfiles average well over 32 bytes per instruction.
-    let mut children: Vec<Node> = Vec::with_capacity(text.len() / 32 + 1);
+    // First and last line of the instructions, once there is one.
+    let mut covered: Option<(usize, usize)> = None;
     let mut directives: Vec<Directive> = Vec::new();
     let mut warnings: Vec<Warning> = Vec::new();
-    let mut comments: Vec<String> = Vec::new();
+    let mut comments: Vec<Cow<'_, str>> = Vec::new();
 
     while let Some(raw) = lines.next_line()? {
         let mut start = raw.start;
@@ -152,7 +183,7 @@ pub fn parse_nodes(src: &SourceFile) -> Result<ParsedNodes, SourceDiagnostic> {
             if c.is_empty() {
                 comments.clear();
             } else {
-                comments.push(c.to_string());
+                comments.push(Cow::Borrowed(c));
             }
         }
         let token = trim_start_space(content);
@@ -203,7 +234,6 @@ pub fn parse_nodes(src: &SourceFile) -> Result<ParsedNodes, SourceDiagnostic> {
         if end_of_line && piece.is_empty() {
             continue;
         }
-        let mut joined = String::from(piece);
         let mut map = LineMap::starting_at(token_start);
         map.push(token_start, piece.len());
         let mut last_end = raw.content_end;
@@ -230,8 +260,10 @@ pub fn parse_nodes(src: &SourceFile) -> Result<ParsedNodes, SourceDiagnostic> {
                 }
             };
             map.push(next.start, piece.len());
-            joined.push_str(piece);
         }
+        // The joined text borrows from the source when it is one piece, and
+        // is copied (once, at its final size) otherwise.
+        let joined = joined_text(text, &map);
         if let Some(span) = empty_line {
             warnings.push(Warning {
                 code: "dockerfile::no-empty-continuation".into(),
@@ -245,12 +277,20 @@ pub fn parse_nodes(src: &SourceFile) -> Result<ParsedNodes, SourceDiagnostic> {
             });
         }
         let instr_span = |end: usize| Span::new(token_start, end.max(token_start));
-        let mut node = new_node_from_line(&joined, &map, escape, std::mem::take(&mut comments), 0)
-            .map_err(|m| {
-                SourceDiagnostic::error(src, instr_span(last_end), "dockerfile::syntax", m)
-                    .with_label("in this instruction")
-            })?;
-        let needs_heredocs = can_contain_heredoc(&node) && joined.contains("<<");
+        let mut node = new_node_from_line(
+            &joined,
+            &map,
+            text,
+            escape,
+            std::mem::take(&mut comments),
+            0,
+        )
+        .map_err(|m| {
+            SourceDiagnostic::error(src, instr_span(last_end), "dockerfile::syntax", m)
+                .with_label("in this instruction")
+        })?;
+        let needs_heredocs =
+            can_contain_heredoc(&node) && memchr::memmem::find(joined.as_bytes(), b"<<").is_some();
         node.original = joined;
         node.line_map = map;
 
@@ -259,7 +299,6 @@ pub fn parse_nodes(src: &SourceFile) -> Result<ParsedNodes, SourceDiagnostic> {
                 SourceDiagnostic::error(src, instr_span(last_end), "dockerfile::heredoc", m)
             })?;
             for doc in docs {
-                let mut content = String::new();
                 let mut body: Option<Span> = None;
                 let mut terminator: Option<Span> = None;
                 while let Some(line) = lines.next_line()? {
@@ -275,7 +314,6 @@ pub fn parse_nodes(src: &SourceFile) -> Result<ParsedNodes, SourceDiagnostic> {
                         terminator = Some(Span::new(line.start, line.content_end));
                         break;
                     }
-                    content.push_str(&text[line.start..line.end]);
                     let b = body.get_or_insert(Span::new(line.start, line.start));
                     b.end = line.end;
                 }
@@ -292,12 +330,14 @@ pub fn parse_nodes(src: &SourceFile) -> Result<ParsedNodes, SourceDiagnostic> {
                         doc.name
                     )));
                 };
+                // The body lines are consecutive, so the body is one slice.
+                let content = body.map_or("", |b| &text[b.start..b.end]);
                 node.heredocs.push(Heredoc {
                     name: doc.name,
                     fd: doc.fd,
                     expand: doc.expand,
                     chomp: doc.chomp,
-                    content,
+                    content: Cow::Borrowed(content),
                     body_span: body
                         .unwrap_or(Span::new(terminator_span.start, terminator_span.start)),
                     terminator_span,
@@ -313,10 +353,11 @@ pub fn parse_nodes(src: &SourceFile) -> Result<ParsedNodes, SourceDiagnostic> {
                 child.end_line = line_no;
             }
         }
-        children.push(node);
+        covered = Some((covered.map_or(start_line, |c| c.0), line_no));
+        on_node(node);
     }
 
-    let (Some(first), Some(last)) = (children.first(), children.last()) else {
+    let Some((start_line, end_line)) = covered else {
         return Err(SourceDiagnostic::error(
             src,
             Span::new(text.len(), text.len()),
@@ -325,15 +366,29 @@ pub fn parse_nodes(src: &SourceFile) -> Result<ParsedNodes, SourceDiagnostic> {
         )
         .with_help("a Dockerfile needs at least a FROM instruction"));
     };
-    let (start_line, end_line) = (first.start_line, last.end_line);
-    Ok(ParsedNodes {
-        children,
+    Ok(NodesRest {
         escape,
         directives,
         warnings,
         start_line,
         end_line,
     })
+}
+
+/// The text of the pieces `map` lists, joined.
+fn joined_text<'a>(text: &'a str, map: &LineMap) -> Cow<'a, str> {
+    let slice = |p: &Piece| text.get(p.original..p.original + p.len).unwrap_or_default();
+    let mut pieces = map.pieces();
+    match (pieces.next(), pieces.next()) {
+        (Some(only), None) => Cow::Borrowed(slice(only)),
+        _ => {
+            let mut joined = String::with_capacity(map.len());
+            for p in map.pieces() {
+                joined.push_str(slice(p));
+            }
+            Cow::Owned(joined)
+        }
+    }
 }
 
 /// BuildKit's `canContainHeredoc`: RUN, COPY and ADD not in JSON form,
@@ -351,13 +406,20 @@ fn can_contain_heredoc(node: &Node) -> bool {
 /// BuildKit's `newNodeFromLine`: split the keyword and flags off a joined
 /// line and run the instruction's line parser on the rest. The node's
 /// `original` and `line_map` are left empty for the caller to move in.
-pub(crate) fn new_node_from_line(
+pub(crate) fn new_node_from_line<'a>(
     line: &str,
     map: &LineMap,
+    source: &'a str,
     escape: char,
-    comments: Vec<String>,
+    comments: Vec<Cow<'a, str>>,
     depth: usize,
-) -> Result<Node, String> {
+) -> Result<Node<'a>, String> {
+    let whole = Args {
+        map,
+        source,
+        base: 0,
+        escape,
+    };
     let trimmed = trim_space(line);
     let t_start = line.len() - trim_start_space(line).len();
     let (cmd, flags, args, args_start) = match trimmed.find(is_ascii_blank) {
@@ -372,6 +434,7 @@ pub(crate) fn new_node_from_line(
             let lead = raw_args.len() - trim_start_space(raw_args).len();
             let flag_args = Args {
                 map,
+                source,
                 base: t_start + after,
                 escape,
             };
@@ -385,6 +448,7 @@ pub(crate) fn new_node_from_line(
     };
     let a = Args {
         map,
+        source,
         base: args_start,
         escape,
     };
@@ -409,13 +473,14 @@ pub(crate) fn new_node_from_line(
                     ));
                 }
                 let sub_map = map.slice(args_start, args_start + args.len());
-                let mut child = new_node_from_line(args, &sub_map, escape, Vec::new(), depth + 1)?;
-                child.original = args.to_string();
+                let mut child =
+                    new_node_from_line(args, &sub_map, source, escape, Vec::new(), depth + 1)?;
+                child.original = whole.text(args, args_start, args_start + args.len());
                 child.line_map = sub_map;
                 let at = map.span(args_start, args_start);
                 (
                     vec![ArgNode {
-                        value: String::new(),
+                        value: Cow::Borrowed(""),
                         span: at,
                         text_range: args_start..args_start + args.len(),
                         children: vec![child],
@@ -428,7 +493,7 @@ pub(crate) fn new_node_from_line(
         // typed layer rejects them.
         K::Unknown => (
             vec![ArgNode {
-                value: String::new(),
+                value: Cow::Borrowed(""),
                 span: map.span(args_start, args_start),
                 text_range: args_start..args_start,
                 children: Vec::new(),
@@ -437,10 +502,10 @@ pub(crate) fn new_node_from_line(
         ),
     };
     Ok(Node {
-        value: cmd.to_string(),
+        value: whole.text(cmd, t_start, t_start + cmd.len()),
         keyword,
         value_span: map.span(t_start, t_start + cmd.len()),
-        original: String::new(),
+        original: Cow::Borrowed(""),
         flags,
         next,
         heredocs: Vec::new(),
@@ -457,8 +522,8 @@ pub(crate) fn new_node_from_line(
 mod tests {
     use super::*;
 
-    fn parse(text: &str) -> Result<ParsedNodes, SourceDiagnostic> {
-        parse_nodes(&SourceFile::new("Dockerfile", text))
+    fn parse(text: &str) -> Result<ParsedNodes<'static>, SourceDiagnostic> {
+        parse_nodes(&SourceFile::new("Dockerfile", text)).map(ParsedNodes::into_owned)
     }
 
     #[test]

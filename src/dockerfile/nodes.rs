@@ -7,6 +7,15 @@
 //! [`ParsedNodes`], instructions are [`Node`] and arguments are
 //! [`ArgNode`], with the `Next` chain stored as a vector. Every value keeps
 //! the byte span it came from in the original text.
+//!
+//! The tree borrows from the source text: a value that is a contiguous
+//! slice of the Dockerfile as written (nearly all of them) is a
+//! [`Cow::Borrowed`] slice of it, and only values that differ from any
+//! slice (joined continuation lines, decoded JSON strings, unquoted flags)
+//! are owned. This is what makes parsing allocation-light; call
+//! [`ParsedNodes::into_owned`] to detach a tree from its source.
+
+use std::borrow::Cow;
 
 use serde::Serialize;
 
@@ -16,9 +25,9 @@ use crate::source::{SourceDiagnostic, SourceFile, Span};
 /// A parsed Dockerfile at the line level: what BuildKit's `parser.Parse`
 /// returns.
 #[derive(Clone, Debug, Serialize)]
-pub struct ParsedNodes {
+pub struct ParsedNodes<'a> {
     /// The instructions, in order.
-    pub children: Vec<Node>,
+    pub children: Vec<Node<'a>>,
     /// The escape token in effect (`\` unless an `escape` directive set a
     /// backtick).
     pub escape: char,
@@ -143,27 +152,27 @@ impl Keyword {
 
 /// One instruction.
 #[derive(Clone, Debug, Serialize)]
-pub struct Node {
+pub struct Node<'a> {
     /// The keyword as written (`RUN`, `run`, ...); unknown keywords are kept.
-    pub value: String,
+    pub value: Cow<'a, str>,
     /// Which instruction `value` names.
     pub keyword: Keyword,
     pub value_span: Span,
     /// The instruction text with continuation lines joined, as BuildKit
     /// passes it on (`Original`).
-    pub original: String,
+    pub original: Cow<'a, str>,
     /// Flags (`--from=build`) in source order, quotes and escapes removed.
-    pub flags: Vec<NodeFlag>,
+    pub flags: Vec<NodeFlag<'a>>,
     /// The arguments (BuildKit's `Next` chain).
-    pub next: Vec<ArgNode>,
+    pub next: Vec<ArgNode<'a>>,
     /// Heredoc bodies that follow the instruction line.
-    pub heredocs: Vec<Heredoc>,
+    pub heredocs: Vec<Heredoc<'a>>,
     /// The arguments were a JSON array (exec form); BuildKit's `json`
     /// attribute.
     pub json: bool,
     /// Comment lines directly above the instruction (BuildKit's
     /// `PrevComment`).
-    pub comments: Vec<String>,
+    pub comments: Vec<Cow<'a, str>>,
     /// 1-based first and last line, heredoc bodies included.
     pub start_line: usize,
     pub end_line: usize,
@@ -175,9 +184,9 @@ pub struct Node {
 
 /// An instruction flag such as `--mount=type=cache,target=/root/.cache`.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize)]
-pub struct NodeFlag {
+pub struct NodeFlag<'a> {
     /// The flag as BuildKit sees it (`--name=value`, quotes removed).
-    pub text: String,
+    pub text: Cow<'a, str>,
     /// The flag as written.
     pub span: Span,
     /// The value after `=` as written (the whole flag when quotes or
@@ -192,19 +201,19 @@ pub struct NodeFlag {
 
 /// One argument of an instruction.
 #[derive(Clone, Debug, Serialize)]
-pub struct ArgNode {
-    pub value: String,
+pub struct ArgNode<'a> {
+    pub value: Cow<'a, str>,
     pub span: Span,
     /// Where the value came from in the node's `original` text (for a JSON
     /// element, the string literal with its quotes).
     pub text_range: std::ops::Range<usize>,
     /// The trigger instruction of ONBUILD; empty otherwise.
-    pub children: Vec<Node>,
+    pub children: Vec<Node<'a>>,
 }
 
 /// A heredoc body attached to a RUN, COPY or ADD instruction.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize)]
-pub struct Heredoc {
+pub struct Heredoc<'a> {
     /// The terminator word, quotes removed.
     pub name: String,
     /// The file descriptor written before `<<` (0 if none).
@@ -216,20 +225,98 @@ pub struct Heredoc {
     pub chomp: bool,
     /// The body exactly as written, line endings included, tabs not
     /// stripped.
-    pub content: String,
+    pub content: Cow<'a, str>,
     /// The body in the source (empty at the terminator for an empty body).
     pub body_span: Span,
     /// The terminator line.
     pub terminator_span: Span,
 }
 
-impl Heredoc {
+impl<'a> Heredoc<'a> {
     /// The body as used: with leading tabs stripped for `<<-`.
-    pub fn data(&self) -> String {
+    pub fn data(&self) -> Cow<'a, str> {
         if self.chomp {
-            super::heredoc::chomp(&self.content)
+            Cow::Owned(super::heredoc::chomp(&self.content))
         } else {
             self.content.clone()
+        }
+    }
+
+    /// The same heredoc, owning its text.
+    pub fn into_owned(self) -> Heredoc<'static> {
+        Heredoc {
+            content: Cow::Owned(self.content.into_owned()),
+            ..self
+        }
+    }
+}
+
+/// The part `range` of `text`, borrowed when `text` is.
+pub(crate) fn cow_slice<'a>(text: &Cow<'a, str>, range: std::ops::Range<usize>) -> Cow<'a, str> {
+    match text {
+        Cow::Borrowed(s) => Cow::Borrowed(s.get(range).unwrap_or_default()),
+        Cow::Owned(s) => Cow::Owned(s.get(range).unwrap_or_default().to_owned()),
+    }
+}
+
+/// A copy of `text` that owns its bytes.
+pub(crate) fn owned(text: Cow<'_, str>) -> Cow<'static, str> {
+    Cow::Owned(text.into_owned())
+}
+
+impl ParsedNodes<'_> {
+    /// The same tree, owning all its text (detached from the source).
+    pub fn into_owned(self) -> ParsedNodes<'static> {
+        ParsedNodes {
+            children: self.children.into_iter().map(Node::into_owned).collect(),
+            escape: self.escape,
+            directives: self.directives,
+            warnings: self.warnings,
+            start_line: self.start_line,
+            end_line: self.end_line,
+        }
+    }
+}
+
+impl Node<'_> {
+    /// The same node, owning all its text.
+    pub fn into_owned(self) -> Node<'static> {
+        Node {
+            value: owned(self.value),
+            keyword: self.keyword,
+            value_span: self.value_span,
+            original: owned(self.original),
+            flags: self.flags.into_iter().map(NodeFlag::into_owned).collect(),
+            next: self.next.into_iter().map(ArgNode::into_owned).collect(),
+            heredocs: self.heredocs.into_iter().map(Heredoc::into_owned).collect(),
+            json: self.json,
+            comments: self.comments.into_iter().map(owned).collect(),
+            start_line: self.start_line,
+            end_line: self.end_line,
+            span: self.span,
+            line_map: self.line_map,
+        }
+    }
+}
+
+impl NodeFlag<'_> {
+    /// The same flag, owning its text.
+    pub fn into_owned(self) -> NodeFlag<'static> {
+        NodeFlag {
+            text: owned(self.text),
+            ..self
+        }
+    }
+}
+
+impl ArgNode<'_> {
+    /// The same argument, owning its text.
+    pub fn into_owned(self) -> ArgNode<'static> {
+        ArgNode {
+            value: owned(self.value),
+            span: self.span,
+            text_range: self.text_range,
+            children: self.children.into_iter().map(Node::into_owned).collect(),
         }
     }
 }

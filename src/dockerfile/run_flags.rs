@@ -11,11 +11,14 @@
 //! the values are expanded. `--network` and `--security` are checked as
 //! written, as BuildKit does (it never expands them).
 
+use std::borrow::Cow;
+
 use serde::Serialize;
 
 use super::go_text::quote;
 use super::instructions::Word;
 use super::line_map::LineMap;
+use super::nodes::cow_slice;
 use crate::source::Span;
 
 /// The type of a RUN mount.
@@ -63,33 +66,33 @@ pub enum CacheSharing {
 
 /// One `key=value` (or bare `key`) field of a `--mount` value.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize)]
-pub struct MountField {
+pub struct MountField<'a> {
     /// The field as written in the CSV (after CSV unquoting).
-    pub field: String,
+    pub field: Cow<'a, str>,
     /// The key, lower-cased.
-    pub key: String,
+    pub key: Cow<'a, str>,
     /// The value after `=`, unexpanded; `None` for a bare key.
-    pub value: Option<Word>,
+    pub value: Option<Word<'a>>,
     pub span: Span,
 }
 
 /// A fully checked mount, with expanded values.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize)]
-pub struct Mount {
+pub struct Mount<'a> {
     pub mount_type: MountType,
-    pub from: Option<String>,
-    pub source: Option<String>,
-    pub target: Option<String>,
+    pub from: Option<Cow<'a, str>>,
+    pub source: Option<Cow<'a, str>>,
+    pub target: Option<Cow<'a, str>>,
     pub read_only: bool,
     /// tmpfs `size`, in bytes.
     pub size_limit: Option<i64>,
     /// Cache or secret `id`.
-    pub id: Option<String>,
+    pub id: Option<Cow<'a, str>>,
     pub sharing: Option<CacheSharing>,
     /// secret/ssh `required`.
     pub required: bool,
     /// secret `env`: expose the secret as this environment variable.
-    pub env: Option<String>,
+    pub env: Option<Cow<'a, str>>,
     pub mode: Option<u32>,
     pub uid: Option<u32>,
     pub gid: Option<u32>,
@@ -97,36 +100,50 @@ pub struct Mount {
 
 /// One `--mount` flag of a RUN.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize)]
-pub struct RunMount {
+pub struct RunMount<'a> {
     /// The flag value as given (after `--mount=`), unexpanded.
-    pub value: Word,
-    pub fields: Vec<MountField>,
+    pub value: Word<'a>,
+    pub fields: Vec<MountField<'a>>,
     /// The mount, when no value needs expansion; otherwise call
     /// [`RunMount::resolve`] with the expanded values.
-    pub mount: Option<Mount>,
+    pub mount: Option<Mount<'a>>,
 }
 
-impl RunMount {
+impl<'a> RunMount<'a> {
     /// Parse and check a `--mount` value. `value_offset` is where the value
     /// sits in the instruction's joined text when it was written literally
     /// (so field spans can be exact), `map` that text's map.
-    pub fn parse(value: Word, value_offset: Option<usize>, map: &LineMap) -> Result<Self, String> {
+    pub fn parse(
+        value: Word<'a>,
+        value_offset: Option<usize>,
+        map: &LineMap,
+    ) -> Result<Self, String> {
         let csv = parse_csv(&value.text).map_err(|e| format!("failed to parse csv mounts: {e}"))?;
         let mut fields = Vec::with_capacity(csv.len());
-        for (field, start, end, quoted) in csv {
-            let (key, raw_value, eq) = match field.split_once('=') {
-                Some((k, v)) => (k, Some(v.to_string()), k.len()),
-                None => (field.as_str(), None, field.len()),
+        for f in csv {
+            let (start, end, quoted) = (f.start, f.end, f.quoted);
+            let field = f.into_text(&value.text);
+            let (key, raw_value) = match field.find('=') {
+                Some(eq) => (
+                    cow_slice(&field, 0..eq),
+                    Some((eq, cow_slice(&field, eq + 1..field.len()))),
+                ),
+                None => (field.clone(), None),
             };
             let exact = value_offset.filter(|_| !quoted);
             let span = exact.map_or(value.span, |o| map.span(o + start, o + end));
-            let value_word = raw_value.map(|v| Word {
+            let value_word = raw_value.map(|(eq, text)| Word {
                 span: exact.map_or(value.span, |o| map.span(o + start + eq + 1, o + end)),
-                text: v,
+                text,
             });
+            let key = if key.bytes().any(|b| b.is_ascii_uppercase()) {
+                Cow::Owned(key.to_ascii_lowercase())
+            } else {
+                key
+            };
             fields.push(MountField {
-                key: key.to_ascii_lowercase(),
-                field: field.clone(),
+                key,
+                field,
                 value: value_word,
                 span,
             });
@@ -141,7 +158,7 @@ impl RunMount {
                 );
             }
         }
-        let mount = resolve_fields(&fields, &mut |w: &Word| {
+        let mount = resolve_fields(&fields, &mut |w: &Word<'a>| {
             Ok(is_literal(&w.text).then(|| w.text.clone()))
         })?;
         Ok(RunMount {
@@ -155,10 +172,12 @@ impl RunMount {
     /// second pass).
     pub fn resolve(
         &self,
-        mut expand: impl FnMut(&Word) -> Result<String, String>,
-    ) -> Result<Mount, String> {
-        resolve_fields(&self.fields, &mut |w: &Word| expand(w).map(Some))?
-            .ok_or_else(|| "mount could not be resolved".to_string())
+        mut expand: impl FnMut(&Word<'a>) -> Result<String, String>,
+    ) -> Result<Mount<'a>, String> {
+        resolve_fields(&self.fields, &mut |w: &Word<'a>| {
+            expand(w).map(|v| Some(Cow::Owned(v)))
+        })?
+        .ok_or_else(|| "mount could not be resolved".to_string())
     }
 }
 
@@ -234,10 +253,13 @@ pub fn ram_in_bytes(s: &str) -> Result<i64, String> {
 /// BuildKit's mount checks. `expand` gives a value's expansion, or `None`
 /// when it is not known yet (checks that need it are skipped and no mount
 /// is returned).
-fn resolve_fields(
-    fields: &[MountField],
-    expand: &mut dyn FnMut(&Word) -> Result<Option<String>, String>,
-) -> Result<Option<Mount>, String> {
+/// A mount value's expansion: `Ok(None)` when it is not known yet.
+type ExpandValue<'e, 'a> = dyn FnMut(&Word<'a>) -> Result<Option<Cow<'a, str>>, String> + 'e;
+
+fn resolve_fields<'a>(
+    fields: &[MountField<'a>],
+    expand: &mut ExpandValue<'_, 'a>,
+) -> Result<Option<Mount<'a>>, String> {
     const KEYS: [&str; 19] = [
         "type",
         "from",
@@ -279,7 +301,7 @@ fn resolve_fields(
     let mut type_known = true;
     let mut complete = true;
     for f in fields {
-        let key = f.key.as_str();
+        let key: &str = &f.key;
         let Some(word) = &f.value else {
             match key {
                 "readonly" | "ro" => {
@@ -444,9 +466,36 @@ fn resolve_fields(
     Ok(complete.then_some(m))
 }
 
-/// Split one CSV record (Go's `encoding/csv` rules, one line): fields with
-/// their byte range in `s` and whether they were quoted.
-pub fn parse_csv(s: &str) -> Result<Vec<(String, usize, usize, bool)>, String> {
+/// One field of a CSV record: its byte range in the record and, for a
+/// quoted field, its unquoted text.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct CsvField {
+    pub start: usize,
+    pub end: usize,
+    pub quoted: bool,
+    unquoted: Option<String>,
+}
+
+impl CsvField {
+    /// The field's text, `record` being the text given to [`parse_csv`].
+    pub fn text<'r>(&'r self, record: &'r str) -> &'r str {
+        match &self.unquoted {
+            Some(text) => text,
+            None => record.get(self.start..self.end).unwrap_or_default(),
+        }
+    }
+
+    /// The field's text, borrowed from `record` when it is a slice of it.
+    pub fn into_text<'a>(self, record: &Cow<'a, str>) -> Cow<'a, str> {
+        match self.unquoted {
+            Some(text) => Cow::Owned(text),
+            None => cow_slice(record, self.start..self.end),
+        }
+    }
+}
+
+/// Split one CSV record (Go's `encoding/csv` rules, one line) into fields.
+pub fn parse_csv(s: &str) -> Result<Vec<CsvField>, String> {
     if s.is_empty() {
         return Err("empty value".into());
     }
@@ -470,7 +519,12 @@ pub fn parse_csv(s: &str) -> Result<Vec<(String, usize, usize, bool)>, String> {
                 }
                 break;
             }
-            out.push((field, start, i, true));
+            out.push(CsvField {
+                start,
+                end: i,
+                quoted: true,
+                unquoted: Some(field),
+            });
             if i == s.len() {
                 return Ok(out);
             }
@@ -484,14 +538,24 @@ pub fn parse_csv(s: &str) -> Result<Vec<(String, usize, usize, bool)>, String> {
             if field.contains('"') {
                 return Err("bare \" in non-quoted-field".into());
             }
-            out.push((field.to_string(), pos, end, false));
+            out.push(CsvField {
+                start: pos,
+                end,
+                quoted: false,
+                unquoted: None,
+            });
             if end == s.len() {
                 return Ok(out);
             }
             pos = end + 1;
         }
         if pos == s.len() {
-            out.push((String::new(), pos, pos, false));
+            out.push(CsvField {
+                start: pos,
+                end: pos,
+                quoted: false,
+                unquoted: None,
+            });
             return Ok(out);
         }
     }
@@ -539,27 +603,28 @@ impl SecurityMode {
 
 /// A `--device` flag: a CDI device name, optionally required.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize)]
-pub struct RunDevice {
-    pub value: Word,
+pub struct RunDevice<'a> {
+    pub value: Word<'a>,
     pub name: String,
     pub required: bool,
 }
 
-impl RunDevice {
+impl<'a> RunDevice<'a> {
     /// BuildKit's `ParseDevice`.
-    pub fn parse(value: Word) -> Result<Self, String> {
+    pub fn parse(value: Word<'a>) -> Result<Self, String> {
         let fields =
             parse_csv(&value.text).map_err(|e| format!("failed to parse csv devices: {e}"))?;
         let mut name = String::new();
         let mut required = false;
-        for (field, ..) in fields {
+        for f in fields {
+            let field = f.text(&value.text);
             let (key, val) = match field.split_once('=') {
                 Some((k, v)) => (k.to_ascii_lowercase(), Some(v)),
                 None => (field.to_ascii_lowercase(), None),
             };
             match (key.as_str(), val) {
                 ("required", None) => required = true,
-                (_, None) if name.is_empty() => name = field.clone(),
+                (_, None) if name.is_empty() => name = field.to_string(),
                 (_, None) => {
                     return Err(format!("invalid field '{field}' must be a key=value pair"));
                 }
@@ -573,7 +638,7 @@ impl RunDevice {
                     required = parse_go_bool(v)
                         .ok_or_else(|| format!("invalid value for required: {v}"))?;
                 }
-                (_, Some(_)) if name.is_empty() => name = field.clone(),
+                (_, Some(_)) if name.is_empty() => name = field.to_string(),
                 (k, Some(_)) => return Err(format!("unexpected key '{k}' in '{field}'")),
             }
         }
@@ -589,11 +654,11 @@ impl RunDevice {
 mod tests {
     use super::*;
 
-    fn mount(v: &str) -> Result<RunMount, String> {
+    fn mount(v: &str) -> Result<RunMount<'_>, String> {
         let map = LineMap::contiguous(0, v.len());
         RunMount::parse(
             Word {
-                text: v.to_string(),
+                text: Cow::Owned(v.to_string()),
                 span: Span::new(0, v.len()),
             },
             Some(0),

@@ -10,38 +10,38 @@ use serde::Serialize;
 
 use super::directives::Directive;
 use super::instructions::{ArgInstruction, FromInstruction, Instruction, convert};
-use super::lines::parse_nodes;
-use super::nodes::{ParsedNodes, Warning};
+use super::lines::scan_nodes;
+use super::nodes::{Node, ParsedNodes, Warning};
 use crate::source::{SourceDiagnostic, SourceFile, Span};
 
 /// A Dockerfile, parsed and typed, expansion not yet applied.
 #[derive(Clone, Debug, Serialize)]
-pub struct Dockerfile {
+pub struct Dockerfile<'a> {
     /// Parser directives at the top of the file.
     pub directives: Vec<Directive>,
     /// The escape token (`\` or a backtick).
     pub escape: char,
     /// ARG instructions before the first FROM.
-    pub global_args: Vec<ArgInstruction>,
-    pub stages: Vec<Stage>,
+    pub global_args: Vec<ArgInstruction<'a>>,
+    pub stages: Vec<Stage<'a>>,
     /// Non-fatal findings, in source order.
     pub warnings: Vec<Warning>,
 }
 
 /// One build stage: a FROM and the instructions up to the next FROM.
 #[derive(Clone, Debug, Serialize)]
-pub struct Stage {
+pub struct Stage<'a> {
     /// 0-based position among the stages.
     pub index: usize,
     /// The `AS` name, lower-cased.
     pub name: Option<String>,
-    pub from: FromInstruction,
-    pub instructions: Vec<Instruction>,
+    pub from: FromInstruction<'a>,
+    pub instructions: Vec<Instruction<'a>>,
     /// From the FROM to the end of the stage's last instruction.
     pub span: Span,
 }
 
-impl Dockerfile {
+impl<'a> Dockerfile<'a> {
     /// The warnings as diagnostics for display.
     pub fn diagnostics(&self, source: &SourceFile) -> Vec<SourceDiagnostic> {
         self.warnings
@@ -51,7 +51,7 @@ impl Dockerfile {
     }
 
     /// The stage named `name` (stage names are case-insensitive).
-    pub fn stage(&self, name: &str) -> Option<&Stage> {
+    pub fn stage(&self, name: &str) -> Option<&Stage<'a>> {
         let lower = name.to_ascii_lowercase();
         self.stages
             .iter()
@@ -60,20 +60,63 @@ impl Dockerfile {
 }
 
 /// Parse and type a Dockerfile.
-pub fn parse(src: &SourceFile) -> Result<Dockerfile, SourceDiagnostic> {
-    let nodes = parse_nodes(src)?;
-    from_nodes(src, nodes)
+///
+/// Each instruction is typed as soon as the line parser completes it, so
+/// the parse tree is never held whole. Errors are reported as
+/// `parse_nodes` then `from_nodes` would report them: a line-level error
+/// anywhere in the file wins over a typing error.
+pub fn parse(src: &SourceFile) -> Result<Dockerfile<'_>, SourceDiagnostic> {
+    let mut builder = StagesBuilder::new(src);
+    let mut typing_error: Option<SourceDiagnostic> = None;
+    let rest = scan_nodes(src, |node| {
+        if typing_error.is_none()
+            && let Err(e) = builder.push(node)
+        {
+            typing_error = Some(e);
+        }
+    })?;
+    match typing_error {
+        Some(e) => Err(e),
+        None => builder.finish(rest.warnings, rest.directives, rest.escape),
+    }
 }
 
 /// Type an already parsed tree.
-pub fn from_nodes(src: &SourceFile, nodes: ParsedNodes) -> Result<Dockerfile, SourceDiagnostic> {
-    let mut warnings = nodes.warnings;
-    let mut global_args = Vec::new();
-    let mut stages: Vec<Stage> = Vec::new();
+pub fn from_nodes<'a>(
+    src: &SourceFile,
+    nodes: ParsedNodes<'a>,
+) -> Result<Dockerfile<'a>, SourceDiagnostic> {
+    let mut builder = StagesBuilder::new(src);
     for node in nodes.children {
+        builder.push(node)?;
+    }
+    builder.finish(nodes.warnings, nodes.directives, nodes.escape)
+}
+
+/// Types instructions one by one and groups them into stages.
+struct StagesBuilder<'s, 'a> {
+    src: &'s SourceFile,
+    /// Warnings of the typing layer.
+    warnings: Vec<Warning>,
+    global_args: Vec<ArgInstruction<'a>>,
+    stages: Vec<Stage<'a>>,
+}
+
+impl<'s, 'a> StagesBuilder<'s, 'a> {
+    fn new(src: &'s SourceFile) -> Self {
+        StagesBuilder {
+            src,
+            warnings: Vec::new(),
+            global_args: Vec::new(),
+            stages: Vec::new(),
+        }
+    }
+
+    fn push(&mut self, node: Node<'a>) -> Result<(), SourceDiagnostic> {
+        let src = self.src;
         let node_span = node.span;
         let keyword = node.keyword;
-        let instruction = convert(node, &mut warnings).map_err(|e| {
+        let instruction = convert(node, &mut self.warnings).map_err(|e| {
             let d = SourceDiagnostic::error(src, e.span, "dockerfile::instruction", e.message)
                 .with_label(format!("in this {}", keyword.name()));
             match e.help {
@@ -84,11 +127,12 @@ pub fn from_nodes(src: &SourceFile, nodes: ParsedNodes) -> Result<Dockerfile, So
         match instruction {
             Instruction::From(from) => {
                 if let Some(name) = &from.stage_name
-                    && let Some(prev) = stages
+                    && let Some(prev) = self
+                        .stages
                         .iter()
-                        .find(|s| s.name.as_deref() == Some(name.text.as_str()))
+                        .find(|s| s.name.as_deref() == Some(&*name.text))
                 {
-                    warnings.push(Warning {
+                    self.warnings.push(Warning {
                         code: "dockerfile::duplicate-stage-name".into(),
                         message: format!(
                             "duplicate stage name {:?}, first defined on line {}",
@@ -98,17 +142,17 @@ pub fn from_nodes(src: &SourceFile, nodes: ParsedNodes) -> Result<Dockerfile, So
                         help: Some("give every stage its own name".into()),
                     });
                 }
-                stages.push(Stage {
-                    index: stages.len(),
-                    name: from.stage_name.as_ref().map(|w| w.text.clone()),
+                self.stages.push(Stage {
+                    index: self.stages.len(),
+                    name: from.stage_name.as_ref().map(|w| w.text.to_string()),
                     span: from.source.span,
                     from,
                     instructions: Vec::new(),
                 });
             }
-            Instruction::Arg(arg) if stages.is_empty() => global_args.push(arg),
+            Instruction::Arg(arg) if self.stages.is_empty() => self.global_args.push(arg),
             other => {
-                let Some(stage) = stages.last_mut() else {
+                let Some(stage) = self.stages.last_mut() else {
                     return Err(SourceDiagnostic::error(
                         src,
                         node_span,
@@ -121,22 +165,35 @@ pub fn from_nodes(src: &SourceFile, nodes: ParsedNodes) -> Result<Dockerfile, So
                 stage.instructions.push(other);
             }
         }
+        Ok(())
     }
-    if stages.is_empty() {
-        return Err(SourceDiagnostic::error(
-            src,
-            Span::new(src.text().len(), src.text().len()),
-            "dockerfile::no-stage",
-            "dockerfile contains no stages to build",
-        )
-        .with_help("add a FROM instruction"));
+
+    /// The Dockerfile, with the line parser's `line_warnings` merged in.
+    fn finish(
+        self,
+        line_warnings: Vec<Warning>,
+        directives: Vec<Directive>,
+        escape: char,
+    ) -> Result<Dockerfile<'a>, SourceDiagnostic> {
+        let src = self.src;
+        if self.stages.is_empty() {
+            return Err(SourceDiagnostic::error(
+                src,
+                Span::new(src.text().len(), src.text().len()),
+                "dockerfile::no-stage",
+                "dockerfile contains no stages to build",
+            )
+            .with_help("add a FROM instruction"));
+        }
+        let mut warnings = line_warnings;
+        warnings.extend(self.warnings);
+        warnings.sort_by_key(|w| w.span.start);
+        Ok(Dockerfile {
+            directives,
+            escape,
+            global_args: self.global_args,
+            stages: self.stages,
+            warnings,
+        })
     }
-    warnings.sort_by_key(|w| w.span.start);
-    Ok(Dockerfile {
-        directives: nodes.directives,
-        escape: nodes.escape,
-        global_args,
-        stages,
-        warnings,
-    })
 }

@@ -49,7 +49,7 @@ struct PlacedFile {
 }
 
 pub(super) struct Interpreter<'a> {
-    df: &'a Dockerfile,
+    df: &'a Dockerfile<'a>,
     source: &'a SourceFile,
     opts: &'a PlanOptions,
     ctx: &'a dyn ContextFiles,
@@ -91,7 +91,7 @@ fn excerpt(text: &str) -> String {
 
 impl<'a> Interpreter<'a> {
     pub(super) fn new(
-        df: &'a Dockerfile,
+        df: &'a Dockerfile<'a>,
         source: &'a SourceFile,
         opts: &'a PlanOptions,
         ctx: &'a dyn ContextFiles,
@@ -189,10 +189,9 @@ impl<'a> Interpreter<'a> {
         let mut global = GlobalScope::new(ScopeOptions::new(lexer, self.opts.build_args.clone()));
         for arg in &df.global_args {
             for decl in &arg.args {
-                if let Err(e) = global.declare_arg(
-                    &decl.name.text,
-                    decl.default.as_ref().map(|w| w.text.as_str()),
-                ) {
+                if let Err(e) =
+                    global.declare_arg(&decl.name.text, decl.default.as_ref().map(|w| &*w.text))
+                {
                     let span = decl.default.as_ref().map_or(decl.name.span, |w| w.span);
                     self.error(span, "plan::expansion", e.to_string(), None);
                 }
@@ -223,7 +222,7 @@ impl<'a> Interpreter<'a> {
                         e.to_string(),
                         None,
                     );
-                    stage.from.image.text.clone()
+                    stage.from.image.text.to_string()
                 }
             };
             let p = df.stages[..i].iter().position(|s| {
@@ -423,8 +422,8 @@ impl<'a> Interpreter<'a> {
             match ins {
                 Instruction::Arg(a) => {
                     for d in &a.args {
-                        let _ = scope
-                            .declare_arg(&d.name.text, d.default.as_ref().map(|w| w.text.as_str()));
+                        let _ =
+                            scope.declare_arg(&d.name.text, d.default.as_ref().map(|w| &*w.text));
                     }
                 }
                 Instruction::Env(e) => {
@@ -482,7 +481,7 @@ impl<'a> Interpreter<'a> {
         let vars = |name: &str| scope.lookup(name).map(str::to_string);
         match &r.command {
             CommandLine::Exec { args } => {
-                let argv: Vec<String> = args.iter().map(|w| w.text.clone()).collect();
+                let argv: Vec<String> = args.iter().map(|w| w.text.to_string()).collect();
                 let whole = r.source.span;
                 // Exec-form spans index `argv.join(" ")`; map each back to
                 // the argument it falls in.
@@ -525,7 +524,7 @@ impl<'a> Interpreter<'a> {
                     };
                     return (analysis, Box::new(map));
                 }
-                let mut text = command.text.clone();
+                let mut text = command.text.to_string();
                 for h in &r.files {
                     // Heredocs feed the commands' standard input: give the
                     // shell the bodies the way sh would read them.
@@ -555,7 +554,7 @@ impl<'a> Interpreter<'a> {
             Ok(e) => e.result,
             Err(e) => {
                 self.error(w.span, "plan::expansion", e.to_string(), None);
-                w.text.clone()
+                w.text.to_string()
             }
         }
     }
@@ -574,8 +573,8 @@ impl<'a> Interpreter<'a> {
             match ins {
                 Instruction::Arg(a) => {
                     for d in &a.args {
-                        if let Err(e) = scope
-                            .declare_arg(&d.name.text, d.default.as_ref().map(|w| w.text.as_str()))
+                        if let Err(e) =
+                            scope.declare_arg(&d.name.text, d.default.as_ref().map(|w| &*w.text))
                         {
                             self.error(d.name.span, "plan::expansion", e.to_string(), None);
                         }
@@ -672,7 +671,7 @@ impl<'a> Interpreter<'a> {
                 Instruction::Shell(s) => {
                     let provenance = self.instr_prov(&s.source, stage);
                     self.config.shell = Some(Setting {
-                        value: s.shell.iter().map(|w| w.text.clone()).collect(),
+                        value: s.shell.iter().map(|w| w.text.to_string()).collect(),
                         provenance,
                     });
                 }
@@ -703,16 +702,16 @@ impl<'a> Interpreter<'a> {
                         HealthTest::Cmd { command } => match command {
                             CommandLine::Exec { args } => {
                                 let mut v = vec!["CMD".to_string()];
-                                v.extend(args.iter().map(|w| w.text.clone()));
+                                v.extend(args.iter().map(|w| w.text.to_string()));
                                 v
                             }
                             CommandLine::Shell { command } => {
-                                vec!["CMD-SHELL".to_string(), command.text.clone()]
+                                vec!["CMD-SHELL".to_string(), command.text.to_string()]
                             }
                         },
                     };
                     let d = |f: &Option<crate::dockerfile::DurationFlag>| {
-                        f.as_ref().map(|d| d.word.text.clone())
+                        f.as_ref().map(|d| d.word.text.to_string())
                     };
                     self.config.healthcheck = Some(Setting {
                         value: Healthcheck {
@@ -777,7 +776,7 @@ impl<'a> Interpreter<'a> {
                             kind: FileOpKind::Copy {
                                 source: CopySource::Heredoc {
                                     name: inline.path.clone(),
-                                    content: inline.data.clone(),
+                                    content: inline.data.to_string(),
                                 },
                                 sources: vec![inline.path.clone()],
                                 dest: dest.clone(),
@@ -1119,8 +1118,10 @@ impl<'a> Interpreter<'a> {
 
 fn command_of(c: &CommandLine) -> Command {
     match c {
-        CommandLine::Exec { args } => Command::Exec(args.iter().map(|w| w.text.clone()).collect()),
-        CommandLine::Shell { command } => Command::Shell(command.text.clone()),
+        CommandLine::Exec { args } => {
+            Command::Exec(args.iter().map(|w| w.text.to_string()).collect())
+        }
+        CommandLine::Shell { command } => Command::Shell(command.text.to_string()),
     }
 }
 
