@@ -13,10 +13,10 @@
 //!   `OUT.report.json` ([`report::report_path_for`]), where `scratchify
 //!   explain OUT` reads it. A push alone writes no report file; `--report
 //!   FORMAT` prints it in any case.
-//! - The report's docker-build side is resolved with the same store
-//!   settings the build used, against the cached indices
-//!   ([`pipeline::store_for`]); the minimal side is the closure the image
-//!   was built from.
+//! - The report's docker-build side is resolved against the store the
+//!   build took its packages from ([`Built::store`], indices already
+//!   loaded: one build loads them once); the minimal side is the closure
+//!   the image was built from.
 
 use std::collections::BTreeMap;
 use std::path::PathBuf;
@@ -210,7 +210,7 @@ pub fn run(args: Args) -> CommandResult {
         )?;
     }
     let report = if args.output.is_some() || args.report.is_some() {
-        Some(build_report(&built, &opts.store, source_date_epoch)?)
+        Some(build_report(&built, source_date_epoch)?)
     } else {
         None
     };
@@ -269,17 +269,14 @@ pub fn run(args: Args) -> CommandResult {
 }
 
 /// The report of a build: the plan against the docker-build closure (resolved
-/// here with the build's store settings) and the closure the image was built
-/// from, then what slim dropped, the synthesized files and the image.
-pub fn build_report(
-    built: &Built,
-    store: &StoreSettings,
-    source_date_epoch: u64,
-) -> miette::Result<Report> {
+/// here, against the build's own store and its loaded indices) and the
+/// closure the image was built from, then what slim dropped, the
+/// synthesized files and the image.
+pub fn build_report(built: &Built, source_date_epoch: u64) -> miette::Result<Report> {
     let mut findings = Vec::new();
-    let docker = match pipeline::store_for(&built.plan, store)? {
+    let docker = match &built.store {
         Some(s) => {
-            let (closure, notes) = report::resolve_docker_build(&s, &built.plan)?;
+            let (closure, notes) = report::resolve_docker_build(s, &built.plan)?;
             findings.extend(notes);
             Some(closure)
         }

@@ -11,7 +11,9 @@
 //! `image::write` or `image::push`) and every record the report needs —
 //! the plan, the closure with its script-only prunes, the slim result with
 //! per-package and per-file drops, the synthesized files, the CA bundle,
-//! the COPY'd files, the layers and what each holds. The pipeline depends
+//! the COPY'd files, the layers and what each holds, and the store the
+//! packages came from with its indices loaded (the report resolves its
+//! docker-build estimate there instead of loading them again). The pipeline depends
 //! on `dockerfile`, `plan`, `shell`, `store` and `image`, never on
 //! `report`.
 //!
@@ -295,6 +297,13 @@ pub struct Built {
     pub config: ImageConfigSpec,
     pub image: Image,
     pub timings: Timings,
+    /// The store the packages came from (`None` for a base of another
+    /// family, or `scratch`), its indices loaded when the build used it
+    /// (for the closure or the release's `base-files`). Kept so that the
+    /// report's docker-build estimate resolves against the same loaded
+    /// indices: one build reads and verifies the Release files and opens
+    /// the Packages indices once.
+    pub store: Option<DebianStore>,
 }
 
 impl Built {
@@ -551,9 +560,8 @@ fn map_requests(
 
 /// The store a build of `plan` takes its packages from: the Debian store of
 /// the base image's release (`None` for a base of another family, or
-/// `scratch`). `scratchify build` opens it again for the report's
-/// docker-build closure (the indices are cached, so this reads no network
-/// twice).
+/// `scratch`). Opening it reads no index; the first resolve does, once per
+/// store ([`Built::store`] hands the build's to the report).
 pub fn store_for(plan: &Plan, s: &StoreSettings) -> Result<Option<DebianStore>, StoreError> {
     match plan.base.as_ref() {
         Some(b) if matches!(b.family, Family::Debian | Family::Ubuntu) => {
@@ -1746,6 +1754,7 @@ pub fn build_planned(
         config,
         image,
         timings,
+        store,
     })
 }
 

@@ -31,6 +31,7 @@ pub mod version;
 use std::collections::HashMap;
 use std::io::{IsTerminal, Read};
 use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
@@ -150,6 +151,10 @@ struct Loaded {
     notes: Vec<String>,
 }
 
+/// Index loads started by any [`DebianStore`] of this process (see
+/// [`DebianStore::index_loads`]).
+static INDEX_LOADS: AtomicUsize = AtomicUsize::new(0);
+
 /// The Debian store.
 pub struct DebianStore {
     config: DebianConfig,
@@ -215,6 +220,17 @@ impl DebianStore {
         self.config.cache.root().join("debian")
     }
 
+    /// How many times stores of this process have started to read and
+    /// parse their Release files and Packages indices (seconds of work for
+    /// a release with updates and security suites). A store does it once,
+    /// on first use, and keeps the result; a second store of the same
+    /// release does it again. Tests count with it that `scratchify build`
+    /// loads the indices once; it counts every thread, so such a test must
+    /// be alone in its test binary.
+    pub fn index_loads() -> usize {
+        INDEX_LOADS.load(Ordering::Relaxed)
+    }
+
     fn load(&self) -> Result<Arc<Loaded>, StoreError> {
         let mut guard = self
             .loaded
@@ -223,6 +239,7 @@ impl DebianStore {
         if let Some(l) = guard.as_ref() {
             return Ok(l.clone());
         }
+        INDEX_LOADS.fetch_add(1, Ordering::Relaxed);
         let mut keyrings: HashMap<KeyringSource, Arc<Keyring>> = HashMap::new();
         for s in &self.sources {
             if !keyrings.contains_key(&s.keyring) {
