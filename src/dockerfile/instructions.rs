@@ -450,12 +450,20 @@ pub(crate) fn convert<'a>(
     node: Node<'a>,
     warnings: &mut Vec<Warning>,
 ) -> Result<Instruction<'a>, InstructionError> {
-    Converter { node, warnings }.run()
+    Converter {
+        node,
+        warnings,
+        arg_ranges: [None, None],
+    }
+    .run()
 }
 
 struct Converter<'a, 'w> {
     node: Node<'a>,
     warnings: &'w mut Vec<Warning>,
+    /// Span and text range of the node's first two arguments, kept when
+    /// their values are moved out (for [`Self::command`]).
+    arg_ranges: [Option<(Span, std::ops::Range<usize>)>; 2],
 }
 
 const S: FlagKind = FlagKind::String;
@@ -495,9 +503,26 @@ impl<'a> Converter<'a, '_> {
         }
     }
 
+    /// BuildKit's `nodeArgs` for a node without a nested trigger: the
+    /// argument values, moved out of the node into the vector that held
+    /// them (their first ranges are kept for [`Self::command`]).
+    fn take_plain_args(&mut self) -> Vec<Word<'a>> {
+        for (slot, a) in self.arg_ranges.iter_mut().zip(&self.node.next) {
+            *slot = Some((a.span, a.text_range.clone()));
+        }
+        // Words are smaller than argument nodes, so the collection reuses
+        // the allocation.
+        std::mem::take(&mut self.node.next)
+            .into_iter()
+            .map(|a| Word {
+                text: a.value,
+                span: a.span,
+            })
+            .collect()
+    }
+
     /// BuildKit's `nodeArgs`: argument values, with an ONBUILD trigger
-    /// flattened into its keyword and arguments. Plain values are moved
-    /// out of the node (their ranges stay for [`Self::command`]).
+    /// flattened into its keyword and arguments.
     fn take_args(node: &mut Node<'a>) -> Vec<Word<'a>> {
         let mut out = Vec::with_capacity(node.next.len());
         for a in &mut node.next {
@@ -573,11 +598,10 @@ impl<'a> Converter<'a, '_> {
                     text: Cow::Borrowed(""),
                     span: Span::new(end, end),
                 });
-                let map = match self.node.next.get(first) {
-                    Some(a) if a.span == one.span => self
-                        .node
-                        .line_map
-                        .slice(a.text_range.start, a.text_range.end),
+                let map = match self.arg_ranges.get(first).cloned().flatten() {
+                    Some((span, range)) if span == one.span => {
+                        self.node.line_map.slice(range.start, range.end)
+                    }
                     _ => LineMap::contiguous(one.span.start, one.text.len()),
                 };
                 ShellText {
@@ -615,7 +639,7 @@ impl<'a> Converter<'a, '_> {
             let args = Self::take_args(&mut self.node.clone());
             return self.onbuild(&args);
         }
-        let args = Self::take_args(&mut self.node);
+        let args = self.take_plain_args();
         use Keyword as K;
         Ok(match keyword {
             K::Env => {
@@ -896,11 +920,11 @@ impl<'a> Converter<'a, '_> {
     /// BuildKit's `parseSourcesAndDest`.
     fn sources_and_dest(
         &self,
-        args: &[Word<'a>],
+        mut args: Vec<Word<'a>>,
         name: &str,
     ) -> Result<(Vec<Word<'a>>, Vec<InlineSource<'a>>, Word<'a>), InstructionError> {
-        let (dest, srcs) = match args.split_last() {
-            Some((d, s)) if !s.is_empty() => (d, s),
+        let dest = match args.pop() {
+            Some(d) if !args.is_empty() => d,
             _ => {
                 return Err(self.err(format!(
                     "{name} requires at least two arguments, but only one was provided. Destination could not be determined"
@@ -913,29 +937,34 @@ impl<'a> Converter<'a, '_> {
                 format!("{name} cannot accept a heredoc as a destination"),
             ));
         }
-        let mut sources = Vec::new();
+        // Plain sources stay in `args`, in order; heredoc ones move out.
         let mut inline = Vec::new();
-        for src in srcs {
-            match parse_heredoc_word(&src.text) {
-                Ok(Some(h)) => {
-                    let doc = self.node.heredocs.iter().rev().find(|d| d.name == h.name);
-                    let content = doc.map_or(Cow::Borrowed(""), |d| d.content.clone());
-                    inline.push(InlineSource {
-                        word: src.clone(),
-                        data: if h.chomp {
-                            Cow::Owned(chomp(&content))
-                        } else {
-                            content
-                        },
-                        path: h.name,
-                        expand: h.expand,
-                        body_span: doc.map(|d| d.body_span),
-                    });
+        let mut sources = args;
+        if !self.node.heredocs.is_empty() || sources.iter().any(|w| w.text.contains("<<")) {
+            let mut plain = Vec::with_capacity(sources.len());
+            for src in sources {
+                match parse_heredoc_word(&src.text) {
+                    Ok(Some(h)) => {
+                        let doc = self.node.heredocs.iter().rev().find(|d| d.name == h.name);
+                        let content = doc.map_or(Cow::Borrowed(""), |d| d.content.clone());
+                        inline.push(InlineSource {
+                            word: src,
+                            data: if h.chomp {
+                                Cow::Owned(chomp(&content))
+                            } else {
+                                content
+                            },
+                            path: h.name,
+                            expand: h.expand,
+                            body_span: doc.map(|d| d.body_span),
+                        });
+                    }
+                    _ => plain.push(src),
                 }
-                _ => sources.push(src.clone()),
             }
+            sources = plain;
         }
-        Ok((sources, inline, dest.clone()))
+        Ok((sources, inline, dest))
     }
 
     fn copy(&mut self, args: Vec<Word<'a>>) -> Result<Instruction<'a>, InstructionError> {
@@ -952,7 +981,7 @@ impl<'a> Converter<'a, '_> {
             ("exclude", SS),
             ("parents", B),
         ])?;
-        let (sources, inline_sources, dest) = self.sources_and_dest(&args, "COPY")?;
+        let (sources, inline_sources, dest) = self.sources_and_dest(args, "COPY")?;
         Ok(Instruction::Copy(CopyInstruction {
             sources,
             inline_sources,
@@ -983,7 +1012,7 @@ impl<'a> Converter<'a, '_> {
             ("checksum", S),
             ("unpack", B),
         ])?;
-        let (sources, inline_sources, dest) = self.sources_and_dest(&args, "ADD")?;
+        let (sources, inline_sources, dest) = self.sources_and_dest(args, "ADD")?;
         Ok(Instruction::Add(AddInstruction {
             sources,
             inline_sources,
@@ -1110,12 +1139,16 @@ impl<'a> Converter<'a, '_> {
         }))
     }
 
-    fn healthcheck(&mut self, args: Vec<Word<'a>>) -> Result<Instruction<'a>, InstructionError> {
-        let Some(first) = args.first() else {
+    fn healthcheck(
+        &mut self,
+        mut args: Vec<Word<'a>>,
+    ) -> Result<Instruction<'a>, InstructionError> {
+        if args.is_empty() {
             return Err(self.err("HEALTHCHECK requires at least one argument"));
-        };
+        }
+        let first = args.remove(0);
         let kind = to_upper(&first.text);
-        let rest = &args[1..];
+        let rest = args;
         if kind == "NONE" {
             if !rest.is_empty() {
                 return Err(self.err("HEALTHCHECK NONE takes no arguments"));
@@ -1147,7 +1180,7 @@ impl<'a> Converter<'a, '_> {
         if rest.is_empty() {
             return Err(self.err("Missing command after HEALTHCHECK CMD"));
         }
-        let command = self.command(rest.to_vec(), 1);
+        let command = self.command(rest, 1);
         let duration = |name: &str| -> Result<Option<DurationFlag<'a>>, InstructionError> {
             let Some(w) = Self::string_flag(&flags, name) else {
                 return Ok(None);

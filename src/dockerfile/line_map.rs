@@ -67,6 +67,17 @@ impl LineMap {
         }
     }
 
+    /// The map of the source pieces `(original, len)` joined in order,
+    /// the empty text sitting at `start`; allocates at most once.
+    pub fn from_pieces(start: usize, pieces: &[(usize, usize)]) -> Self {
+        let mut map = LineMap::starting_at(start);
+        map.rest.reserve_exact(pieces.len().saturating_sub(1));
+        for &(original, len) in pieces {
+            map.push(original, len);
+        }
+        map
+    }
+
     fn last(&self) -> &Piece {
         self.rest.last().unwrap_or(&self.first)
     }
@@ -165,15 +176,37 @@ impl LineMap {
     /// the result count from `start`).
     pub fn slice(&self, start: usize, end: usize) -> LineMap {
         let end = end.min(self.len());
-        let mut out = LineMap::starting_at(self.original_start(start));
-        for p in self.pieces() {
+        if start >= end {
+            return LineMap::starting_at(self.original_start(start));
+        }
+        // Piece `i` is `first` for 0, `rest[i - 1]` after. The slice covers
+        // the pieces from the one holding `start` to the one holding the
+        // byte before `end`, cut to the range; pieces of a map never touch
+        // in the source, so the cut pieces need no merging.
+        let piece = |i: usize| match i.checked_sub(1) {
+            Some(r) => self.rest.get(r).unwrap_or(&self.first),
+            None => &self.first,
+        };
+        let from = self.rest.partition_point(|p| p.joined + p.len <= start) + 1;
+        let from = if self.first.joined + self.first.len > start {
+            0
+        } else {
+            from
+        };
+        let to = self.rest.partition_point(|p| p.joined < end);
+        let cut = |p: &Piece| {
             let lo = p.joined.max(start);
             let hi = (p.joined + p.len).min(end);
-            if lo < hi {
-                out.push(p.original + (lo - p.joined), hi - lo);
+            Piece {
+                joined: lo - start,
+                original: p.original + (lo - p.joined),
+                len: hi - lo,
             }
+        };
+        LineMap {
+            first: cut(piece(from)),
+            rest: (from + 1..=to).map(|i| cut(piece(i))).collect(),
         }
-        out
     }
 }
 
@@ -194,6 +227,12 @@ mod tests {
         assert_eq!(m.span(4, 9), Span::new(4, 12));
         let s = m.slice(4, 9);
         assert_eq!(s.len(), 5);
+        assert_eq!(s.pieces().count(), 2);
+        // Slices within one piece, at its end and across the boundary.
+        assert_eq!(m.slice(0, 6).pieces().count(), 1);
+        assert_eq!(m.slice(6, 9).span(0, 3), Span::new(9, 12));
+        assert_eq!(m.slice(5, 7).span(0, 2), Span::new(5, 10));
+        assert_eq!(m.slice(2, 2).span(0, 0), Span::new(2, 2));
         assert_eq!(s.span(0, 5), Span::new(4, 12));
         assert_eq!(s.original_start(2), 9);
     }

@@ -59,6 +59,9 @@ struct Lines<'a> {
     src: &'a SourceFile,
     text: &'a str,
     pos: usize,
+    /// The newlines of `text`, found in bulk (lines are short, so a search
+    /// per line would spend more on setup than on searching).
+    newlines: memchr::Memchr<'a>,
 }
 
 impl Lines<'_> {
@@ -69,8 +72,8 @@ impl Lines<'_> {
         }
         let start = self.pos;
         let bytes = text.as_bytes();
-        let (line_end, end) = match memchr::memchr(b'\n', bytes.get(start..).unwrap_or_default()) {
-            Some(i) => (start + i, start + i + 1),
+        let (line_end, end) = match self.newlines.next() {
+            Some(i) => (i, i + 1),
             None => (text.len(), text.len()),
         };
         if line_end - start > MAX_LINE_BYTES {
@@ -157,10 +160,18 @@ pub(crate) fn scan_nodes<'a>(
             ),
         ));
     }
-    let mut lines = Lines { src, text, pos: 0 };
+    let mut lines = Lines {
+        src,
+        text,
+        pos: 0,
+        newlines: memchr::memchr_iter(b'\n', text.as_bytes()),
+    };
     let mut directive_parser = DirectiveParser::new("#");
     let mut escape = '\\';
     let mut line_no = 0usize;
+    // The source pieces of the instruction being read, one per line
+    // (reused from one instruction to the next).
+    let mut pieces: Vec<(usize, usize)> = Vec::new();
     // First and last line of the instructions, once there is one.
     let mut covered: Option<(usize, usize)> = None;
     let mut directives: Vec<Directive> = Vec::new();
@@ -234,8 +245,8 @@ pub(crate) fn scan_nodes<'a>(
         if end_of_line && piece.is_empty() {
             continue;
         }
-        let mut map = LineMap::starting_at(token_start);
-        map.push(token_start, piece.len());
+        pieces.clear();
+        pieces.push((token_start, piece.len()));
         let mut last_end = raw.content_end;
         let mut empty_line: Option<Span> = None;
         while !end_of_line {
@@ -259,8 +270,9 @@ pub(crate) fn scan_nodes<'a>(
                     content
                 }
             };
-            map.push(next.start, piece.len());
+            pieces.push((next.start, piece.len()));
         }
+        let map = LineMap::from_pieces(token_start, &pieces);
         // The joined text borrows from the source when it is one piece, and
         // is copied (once, at its final size) otherwise.
         let joined = joined_text(text, &map);

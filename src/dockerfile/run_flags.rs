@@ -43,15 +43,17 @@ impl MountType {
         }
     }
 
+    /// The type a `type=` value names, in any ASCII case.
     fn parse(s: &str) -> Option<Self> {
-        Some(match s {
-            "bind" => MountType::Bind,
-            "cache" => MountType::Cache,
-            "tmpfs" => MountType::Tmpfs,
-            "secret" => MountType::Secret,
-            "ssh" => MountType::Ssh,
-            _ => return None,
-        })
+        [
+            MountType::Bind,
+            MountType::Cache,
+            MountType::Tmpfs,
+            MountType::Secret,
+            MountType::Ssh,
+        ]
+        .into_iter()
+        .find(|t| t.as_str().eq_ignore_ascii_case(s))
     }
 }
 
@@ -349,8 +351,7 @@ fn resolve_fields<'a>(
         let invalid = || format!("invalid value for {key}: {value}");
         match key {
             "type" => {
-                let lower = value.to_ascii_lowercase();
-                let Some(t) = MountType::parse(&lower) else {
+                let Some(t) = MountType::parse(&value) else {
                     return Err(format!("unsupported mount type {}", quote(&value)));
                 };
                 m.mount_type = t;
@@ -393,11 +394,15 @@ fn resolve_fields<'a>(
             }
             "id" => m.id = Some(value),
             "sharing" => {
-                m.sharing = Some(match value.to_ascii_lowercase().as_str() {
-                    "shared" => CacheSharing::Shared,
-                    "private" => CacheSharing::Private,
-                    "locked" => CacheSharing::Locked,
-                    _ => return Err(format!("unsupported sharing value {}", quote(&value))),
+                let is = |name: &str| value.eq_ignore_ascii_case(name);
+                m.sharing = Some(if is("shared") {
+                    CacheSharing::Shared
+                } else if is("private") {
+                    CacheSharing::Private
+                } else if is("locked") {
+                    CacheSharing::Locked
+                } else {
+                    return Err(format!("unsupported sharing value {}", quote(&value)));
                 });
             }
             "mode" => {

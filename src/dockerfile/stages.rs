@@ -6,6 +6,8 @@
 //! Duplicate stage names are reported as a warning (BuildKit's linter rule
 //! `DuplicateStageName`); a reference to a stage is resolved by the plan.
 
+use std::borrow::Cow;
+
 use serde::Serialize;
 
 use super::directives::Directive;
@@ -34,7 +36,7 @@ pub struct Stage<'a> {
     /// 0-based position among the stages.
     pub index: usize,
     /// The `AS` name, lower-cased.
-    pub name: Option<String>,
+    pub name: Option<Cow<'a, str>>,
     pub from: FromInstruction<'a>,
     pub instructions: Vec<Instruction<'a>>,
     /// From the FROM to the end of the stage's last instruction.
@@ -144,10 +146,12 @@ impl<'s, 'a> StagesBuilder<'s, 'a> {
                 }
                 self.stages.push(Stage {
                     index: self.stages.len(),
-                    name: from.stage_name.as_ref().map(|w| w.text.to_string()),
+                    name: from.stage_name.as_ref().map(|w| w.text.clone()),
                     span: from.source.span,
                     from,
-                    instructions: Vec::new(),
+                    // Most stages have a handful of instructions or more;
+                    // starting at 8 saves the first regrowths.
+                    instructions: Vec::with_capacity(8),
                 });
             }
             Instruction::Arg(arg) if self.stages.is_empty() => self.global_args.push(arg),

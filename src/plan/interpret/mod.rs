@@ -123,7 +123,7 @@ impl<'a> Interpreter<'a> {
         self.df
             .stages
             .get(index)
-            .and_then(|s| s.name.clone())
+            .and_then(|s| s.name.as_deref().map(str::to_owned))
             .unwrap_or_else(|| index.to_string())
     }
 
@@ -285,7 +285,7 @@ impl<'a> Interpreter<'a> {
             let provenance = self.instr_prov(&stage.from.source, i);
             self.stages.push(StageSummary {
                 index: i,
-                name: stage.name.clone(),
+                name: stage.name.as_deref().map(str::to_owned),
                 base: base_refs[i].clone(),
                 role,
                 provenance: provenance.clone(),
