@@ -7,6 +7,8 @@
 //! tokens the parser treats specially; hand-written cases cover inputs
 //! built to be hostile (deep nesting, huge lines, huge files).
 
+#![allow(clippy::result_large_err)] // SourceDiagnostic: large, built once, on the failure path.
+
 use std::path::Path;
 
 use proptest::prelude::*;
@@ -91,7 +93,28 @@ fn exercise(text: &str) {
             check_span(text, w.span, "warning");
         }
     }
-    match dockerfile::parse(&src) {
+    let streamed = dockerfile::parse(&src);
+    // `parse` types instructions while the lines are read; it must give
+    // exactly what typing the whole parse tree gives, errors included.
+    let layered = dockerfile::parse_nodes(&src).and_then(|n| dockerfile::from_nodes(&src, n));
+    match (&streamed, &layered) {
+        (Ok(a), Ok(b)) => assert_eq!(
+            serde_json::to_value(a).expect("the typed tree serialises"),
+            serde_json::to_value(b).expect("the typed tree serialises"),
+            "parse and parse_nodes + from_nodes differ on {text:?}"
+        ),
+        (Err(a), Err(b)) => assert_eq!(
+            (&a.code, &a.message, a.span),
+            (&b.code, &b.message, b.span),
+            "parse and parse_nodes + from_nodes fail differently on {text:?}"
+        ),
+        _ => panic!(
+            "parse and parse_nodes + from_nodes disagree on {text:?}: {:?} vs {:?}",
+            streamed.as_ref().err().map(|e| &e.message),
+            layered.as_ref().err().map(|e| &e.message)
+        ),
+    }
+    match streamed {
         Ok(df) => {
             let v = serde_json::to_value(&df).expect("the typed tree serialises");
             check_json_spans(text, &v);
