@@ -44,6 +44,9 @@ impl<'a> Args<'_, 'a> {
         let range = self
             .map
             .contiguous_range(self.base + start, self.base + end);
+        // The slice equals `value` by construction (pieces are verbatim
+        // source); it is compared anyway so that a mistake can only cost a
+        // copy, never give a wrong value.
         match range.and_then(|r| self.source.get(r)) {
             Some(slice) if slice == value => Cow::Borrowed(slice),
             _ => Cow::Owned(value.to_owned()),
