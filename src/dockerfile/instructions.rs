@@ -14,6 +14,10 @@
 //!   built from this one runs the trigger);
 //! - EXPOSE ports are sorted by their text, as BuildKit sorts them, before
 //!   expansion.
+//!
+//! Values are [`Cow`]s that borrow from the source text whenever the value
+//! is a slice of it (see [`super::nodes`]); the typed layer moves them out
+//! of the nodes rather than copying.
 
 use std::borrow::Cow;
 

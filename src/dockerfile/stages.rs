@@ -16,7 +16,9 @@ use super::lines::scan_nodes;
 use super::nodes::{Node, ParsedNodes, Warning};
 use crate::source::{SourceDiagnostic, SourceFile, Span};
 
-/// A Dockerfile, parsed and typed, expansion not yet applied.
+/// A Dockerfile, parsed and typed, expansion not yet applied. Its values
+/// borrow from the [`SourceFile`] it was parsed from (`'a`), which must
+/// outlive it.
 #[derive(Clone, Debug, Serialize)]
 pub struct Dockerfile<'a> {
     /// Parser directives at the top of the file.
