@@ -53,7 +53,7 @@ pub struct Args {
     /// Print the closure as JSON instead of lines.
     #[arg(long)]
     pub json: bool,
-    /// Packages: name[:arch][=version].
+    /// Packages: `name[:arch][=version]`.
     #[arg(required = true)]
     pub packages: Vec<String>,
 }
