@@ -11,6 +11,12 @@ pub fn is_space(c: char) -> bool {
     c.is_whitespace()
 }
 
+/// [`is_space`] for an ASCII byte: the six ASCII white-space characters.
+#[inline]
+pub fn is_ascii_space_byte(b: u8) -> bool {
+    matches!(b, b'\t' | b'\n' | b'\x0b' | b'\x0c' | b'\r' | b' ')
+}
+
 /// Go's `strings.TrimSpace`.
 #[inline]
 pub fn trim_space(s: &str) -> &str {
@@ -21,10 +27,7 @@ pub fn trim_space(s: &str) -> &str {
 /// byte by byte, anything else by character.
 #[inline]
 pub fn trim_start_space(s: &str) -> &str {
-    let skip = s
-        .bytes()
-        .take_while(|&b| matches!(b, b'\t' | b'\n' | b'\x0b' | b'\x0c' | b'\r' | b' '))
-        .count();
+    let skip = s.bytes().take_while(|&b| is_ascii_space_byte(b)).count();
     let rest = s.get(skip..).unwrap_or("");
     match rest.as_bytes().first() {
         Some(b) if !b.is_ascii() => rest.trim_start_matches(is_space),

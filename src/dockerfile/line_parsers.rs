@@ -21,7 +21,7 @@
 
 use std::borrow::Cow;
 
-use super::go_text::{is_ascii_blank, is_space, quote};
+use super::go_text::{is_ascii_blank, is_ascii_space_byte, is_space, quote};
 use super::json::{JsonArrayError, parse_json_array};
 use super::line_map::LineMap;
 use super::nodes::{ArgNode, NodeFlag};
@@ -123,12 +123,11 @@ pub(crate) fn extract_builder_flags(line: &str, escape: char) -> (usize, Vec<Fla
 /// and then [`flags_by_char`] does the work.
 fn literal_flags(line: &str, escape: char) -> Option<(usize, Vec<FlagWord>)> {
     let b = line.as_bytes();
-    let is_blank = |c: u8| matches!(c, b'\t' | b'\n' | b'\x0b' | b'\x0c' | b'\r' | b' ');
     let special = |c: u8| c >= 0x80 || c == b'\'' || c == b'"' || u32::from(c) == escape as u32;
     let mut words = Vec::new();
     let mut pos = 0;
     loop {
-        while b.get(pos).is_some_and(|&c| is_blank(c)) {
+        while b.get(pos).is_some_and(|&c| is_ascii_space_byte(c)) {
             pos += 1;
         }
         match b.get(pos) {
@@ -142,7 +141,7 @@ fn literal_flags(line: &str, escape: char) -> Option<(usize, Vec<FlagWord>)> {
             if special(c) {
                 return None;
             }
-            if is_blank(c) {
+            if is_ascii_space_byte(c) {
                 break;
             }
             pos += 1;
@@ -342,9 +341,10 @@ impl Iterator for Words<'_> {
         let mut quote_char = '\0';
         let mut blank_ok = false;
         let (mut start, mut end) = (0, 0);
+        let char_at = |i: usize| rest.get(i..).and_then(|r| r.chars().next());
         let mut i = self.i;
         loop {
-            let ch = rest.get(i..).and_then(|r| r.chars().next());
+            let ch = char_at(i);
             if phase == Phase::Spaces {
                 match ch {
                     None => {
@@ -390,10 +390,7 @@ impl Iterator for Words<'_> {
                         continue;
                     }
                     i += w;
-                    i += rest
-                        .get(i..)
-                        .and_then(|r| r.chars().next())
-                        .map_or(0, char::len_utf8);
+                    i += char_at(i).map_or(0, char::len_utf8);
                     end = i;
                     continue;
                 }
@@ -412,10 +409,7 @@ impl Iterator for Words<'_> {
                     continue;
                 }
                 i += w;
-                i += rest
-                    .get(i..)
-                    .and_then(|r| r.chars().next())
-                    .map_or(0, char::len_utf8);
+                i += char_at(i).map_or(0, char::len_utf8);
                 end = i;
                 continue;
             }
