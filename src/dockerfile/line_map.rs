@@ -8,6 +8,8 @@
 //! word of a `RUN` command, a flag value) can be turned into a [`Span`] of
 //! the Dockerfile as the user wrote it.
 
+use std::sync::Arc;
+
 use serde::Serialize;
 
 use crate::source::Span;
@@ -21,25 +23,51 @@ pub struct Piece {
     pub len: usize,
 }
 
-/// Where the bytes of a joined line came from.
+/// Where the bytes of a joined line (or of a part of it) came from.
 ///
-/// Always holds at least one piece (possibly empty), so that even an empty
-/// text maps to a position in the source. The first piece is stored inline:
-/// most instructions are one line and need no allocation.
-#[derive(Clone, Debug, PartialEq, Eq)]
+/// A map is a window (`offset`, `len`) onto the pieces of a whole joined
+/// line, so taking the map of a part of the line ([`LineMap::slice`]) shares
+/// the pieces instead of copying them: a RUN's command and the instruction
+/// it belongs to use one piece list. A one-piece line (most instructions)
+/// stores its piece inline and allocates nothing.
+///
+/// Offsets given to and returned by a map count from the start of its own
+/// text. A map always describes at least one piece (possibly empty), so that
+/// even an empty text maps to a position in the source.
+#[derive(Clone)]
 pub struct LineMap {
-    first: Piece,
-    rest: Vec<Piece>,
+    pieces: Pieces,
+    /// Where this map's text starts in the joined line `pieces` describe.
+    offset: usize,
+    /// Length of this map's text.
+    len: usize,
+}
+
+#[derive(Clone)]
+enum Pieces {
+    One(Piece),
+    /// Two or more pieces, in order, none empty, tiling the joined line.
+    Shared(Arc<[Piece]>),
+}
+
+impl PartialEq for LineMap {
+    /// Maps are equal when they give the same pieces, however stored.
+    fn eq(&self, other: &Self) -> bool {
+        self.pieces().eq(other.pieces())
+    }
+}
+
+impl Eq for LineMap {}
+
+impl std::fmt::Debug for LineMap {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_list().entries(self.pieces()).finish()
+    }
 }
 
 impl Serialize for LineMap {
     fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
-        use serde::ser::SerializeSeq;
-        let mut seq = s.serialize_seq(Some(1 + self.rest.len()))?;
-        for p in self.pieces() {
-            seq.serialize_element(p)?;
-        }
-        seq.end()
+        s.collect_seq(self.pieces())
     }
 }
 
@@ -58,101 +86,188 @@ impl LineMap {
     /// A map for a text that is one contiguous slice of the source.
     pub fn contiguous(original: usize, len: usize) -> Self {
         LineMap {
-            first: Piece {
+            pieces: Pieces::One(Piece {
                 joined: 0,
                 original,
                 len,
-            },
-            rest: Vec::new(),
+            }),
+            offset: 0,
+            len,
         }
     }
 
     /// The map of the source pieces `(original, len)` joined in order,
-    /// the empty text sitting at `start`; allocates at most once.
+    /// the empty text sitting at `start`; allocates at most once. Pieces
+    /// that touch in the source are merged, empty ones dropped.
     pub fn from_pieces(start: usize, pieces: &[(usize, usize)]) -> Self {
-        let mut map = LineMap::starting_at(start);
-        map.rest.reserve_exact(pieces.len().saturating_sub(1));
-        for &(original, len) in pieces {
-            map.push(original, len);
+        let touches = |w: &[(usize, usize)]| w[0].0 + w[0].1 == w[1].0;
+        let plain = pieces.iter().all(|&(_, len)| len > 0) && !pieces.windows(2).any(touches);
+        match pieces {
+            [] => LineMap::starting_at(start),
+            &[(original, len)] if len > 0 => LineMap::contiguous(original, len),
+            _ if plain => {
+                // The common case: lines of a continued instruction never
+                // touch (a newline lies between them), so the pieces can be
+                // written straight into their shared slice.
+                let mut joined = 0;
+                let shared: Arc<[Piece]> = pieces
+                    .iter()
+                    .map(|&(original, len)| {
+                        let p = Piece {
+                            joined,
+                            original,
+                            len,
+                        };
+                        joined += len;
+                        p
+                    })
+                    .collect();
+                LineMap {
+                    pieces: Pieces::Shared(shared),
+                    offset: 0,
+                    len: joined,
+                }
+            }
+            _ => {
+                let mut merged: Vec<Piece> = Vec::with_capacity(pieces.len());
+                let mut joined = 0;
+                for &(original, len) in pieces.iter().filter(|p| p.1 > 0) {
+                    match merged.last_mut() {
+                        Some(last) if last.original + last.len == original => last.len += len,
+                        _ => merged.push(Piece {
+                            joined,
+                            original,
+                            len,
+                        }),
+                    }
+                    joined += len;
+                }
+                match merged.as_slice() {
+                    [] => LineMap::starting_at(start),
+                    [one] => LineMap::contiguous(one.original, one.len),
+                    _ => LineMap {
+                        pieces: Pieces::Shared(merged.into()),
+                        offset: 0,
+                        len: joined,
+                    },
+                }
+            }
         }
-        map
     }
 
-    fn last(&self) -> &Piece {
-        self.rest.last().unwrap_or(&self.first)
+    /// The pieces of the whole joined line.
+    fn all(&self) -> &[Piece] {
+        match &self.pieces {
+            Pieces::One(p) => std::slice::from_ref(p),
+            Pieces::Shared(all) => all,
+        }
     }
 
-    /// Length of the joined text.
+    /// Length of the text.
     pub fn len(&self) -> usize {
-        let p = self.last();
-        p.joined + p.len
+        self.len
     }
 
     pub fn is_empty(&self) -> bool {
-        self.len() == 0
+        self.len == 0
     }
 
-    /// The pieces, in order.
-    pub fn pieces(&self) -> impl Iterator<Item = &Piece> {
-        std::iter::once(&self.first).chain(self.rest.iter())
-    }
-
-    /// Append `len` bytes taken from `original` in the source.
-    pub fn push(&mut self, original: usize, len: usize) {
-        if len == 0 {
-            return;
-        }
-        let joined = self.len();
-        if self.rest.is_empty() && self.first.len == 0 {
-            // Replace the placeholder of an empty map.
-            self.first = Piece {
-                joined,
-                original,
-                len,
-            };
-            return;
-        }
-        let last = self.rest.last_mut().unwrap_or(&mut self.first);
-        if last.original + last.len == original {
-            // The new bytes follow the last piece directly.
-            last.len += len;
+    /// The pieces of this map's text, in order, with offsets counted from
+    /// its start (parts of pieces at the edges of a slice are cut off).
+    pub fn pieces(&self) -> impl Iterator<Item = Piece> + '_ {
+        let (lo, hi) = (self.offset, self.offset + self.len);
+        let empty = (self.len == 0).then(|| Piece {
+            joined: 0,
+            original: self.original_start(0),
+            len: 0,
+        });
+        let all = if empty.is_some() { &[][..] } else { self.all() };
+        let first = if lo == 0 {
+            0
         } else {
-            self.rest.push(Piece {
-                joined,
-                original,
-                len,
+            all.partition_point(|p| p.joined + p.len <= lo)
+        };
+        let cut = all
+            .get(first..)
+            .unwrap_or_default()
+            .iter()
+            .take_while(move |p| p.joined < hi)
+            .map(move |p| {
+                let from = p.joined.max(lo);
+                let to = (p.joined + p.len).min(hi);
+                Piece {
+                    joined: from - lo,
+                    original: p.original + (from - p.joined),
+                    len: to - from,
+                }
             });
+        empty.into_iter().chain(cut)
+    }
+
+    /// The source offset of position `at` of the whole joined line; at a
+    /// boundary between pieces, the start of the later piece.
+    #[inline]
+    fn start_at(&self, at: usize) -> usize {
+        match &self.pieces {
+            Pieces::One(p) => p.original + at.min(p.len),
+            Pieces::Shared(all) => {
+                let i = all.partition_point(|p| p.joined <= at).saturating_sub(1);
+                all.get(i)
+                    .map_or(0, |p| p.original + (at - p.joined).min(p.len))
+            }
         }
     }
 
-    /// The last piece whose start satisfies `starts_before`.
-    fn piece_where(&self, starts_before: impl Fn(&Piece) -> bool) -> &Piece {
-        match self.rest.partition_point(starts_before) {
-            0 => &self.first,
-            i => &self.rest[i - 1],
+    /// The source offset of position `at` (> 0) of the whole joined line;
+    /// at a boundary between pieces, the end of the earlier piece.
+    #[inline]
+    fn end_at(&self, at: usize) -> usize {
+        match &self.pieces {
+            Pieces::One(p) => p.original + at.min(p.len),
+            Pieces::Shared(all) => {
+                let i = all.partition_point(|p| p.joined < at).saturating_sub(1);
+                all.get(i)
+                    .map_or(0, |p| p.original + at.saturating_sub(p.joined).min(p.len))
+            }
         }
     }
 
-    /// The source offset of the byte at `offset` in the joined text.
-    /// At a boundary between pieces, the start of the later piece.
+    /// The source offset of the byte at `offset` in the text. At a
+    /// boundary between pieces, the start of the later piece; at the end
+    /// of the text, the end of its last piece.
+    #[inline]
     pub fn original_start(&self, offset: usize) -> usize {
-        let p = self.piece_where(|p| p.joined <= offset);
-        p.original + offset.saturating_sub(p.joined).min(p.len)
-    }
-
-    /// The source offset just after the byte before `end` in the joined
-    /// text. At a boundary between pieces, the end of the earlier piece.
-    pub fn original_end(&self, end: usize) -> usize {
-        if end == 0 {
-            return self.first.original;
+        if offset >= self.len && self.len > 0 {
+            self.end_at(self.offset + self.len)
+        } else {
+            self.start_at(self.offset + offset)
         }
-        let p = self.piece_where(|p| p.joined < end);
-        p.original + end.saturating_sub(p.joined).min(p.len)
     }
 
-    /// The source span of `start..end` in the joined text. An empty range
-    /// maps to an empty span at the start position.
+    /// The source offset just after the byte before `end` in the text. At
+    /// a boundary between pieces, the end of the earlier piece.
+    #[inline]
+    pub fn original_end(&self, end: usize) -> usize {
+        match end.min(self.len) {
+            0 => self.start_at(self.offset),
+            end => self.end_at(self.offset + end),
+        }
+    }
+
+    /// The source span of `start..end` in the text. An empty range maps to
+    /// an empty span at the start position.
     pub fn span(&self, start: usize, end: usize) -> Span {
+        if let Pieces::One(p) = &self.pieces {
+            // One piece: every position maps by a fixed shift.
+            let base = p.original + self.offset;
+            let s = base + start.min(self.len);
+            let e = if end <= start {
+                s
+            } else {
+                (base + end.min(self.len)).max(s)
+            };
+            return Span::new(s, e);
+        }
         let s = self.original_start(start);
         if end <= start {
             return Span::new(s, s);
@@ -160,52 +275,39 @@ impl LineMap {
         Span::new(s, self.original_end(end).max(s))
     }
 
-    /// The source range holding exactly the joined bytes `start..end`, when
+    /// The source range holding exactly the text bytes `start..end`, when
     /// they all come from one piece (so the source has them contiguously).
     /// Lets values borrow from the source instead of copying.
     pub fn contiguous_range(&self, start: usize, end: usize) -> Option<std::ops::Range<usize>> {
-        if end < start {
+        if end < start || end > self.len {
             return None;
         }
-        let p = self.piece_where(|p| p.joined <= start);
-        let offset = start.checked_sub(p.joined)?;
-        (end - p.joined <= p.len).then(|| p.original + offset..p.original + (end - p.joined))
+        if let Pieces::One(p) = &self.pieces {
+            let base = p.original + self.offset;
+            return Some(base + start..base + end);
+        }
+        if start == end {
+            let at = self.original_start(start);
+            return Some(at..at);
+        }
+        let (s, e) = (self.offset + start, self.offset + end);
+        let all = self.all();
+        let p = all.get(all.partition_point(|p| p.joined <= s).checked_sub(1)?)?;
+        let from = s.checked_sub(p.joined)?;
+        (e - p.joined <= p.len).then(|| p.original + from..p.original + (e - p.joined))
     }
 
-    /// The map of the sub-text `start..end` of the joined text (offsets in
-    /// the result count from `start`).
+    /// The map of the sub-text `start..end` of the text (offsets in the
+    /// result count from `start`). Shares the pieces: no allocation.
     pub fn slice(&self, start: usize, end: usize) -> LineMap {
-        let end = end.min(self.len());
+        let end = end.min(self.len);
         if start >= end {
             return LineMap::starting_at(self.original_start(start));
         }
-        // Piece `i` is `first` for 0, `rest[i - 1]` after. The slice covers
-        // the pieces from the one holding `start` to the one holding the
-        // byte before `end`, cut to the range; pieces of a map never touch
-        // in the source, so the cut pieces need no merging.
-        let piece = |i: usize| match i.checked_sub(1) {
-            Some(r) => self.rest.get(r).unwrap_or(&self.first),
-            None => &self.first,
-        };
-        let from = self.rest.partition_point(|p| p.joined + p.len <= start) + 1;
-        let from = if self.first.joined + self.first.len > start {
-            0
-        } else {
-            from
-        };
-        let to = self.rest.partition_point(|p| p.joined < end);
-        let cut = |p: &Piece| {
-            let lo = p.joined.max(start);
-            let hi = (p.joined + p.len).min(end);
-            Piece {
-                joined: lo - start,
-                original: p.original + (lo - p.joined),
-                len: hi - lo,
-            }
-        };
         LineMap {
-            first: cut(piece(from)),
-            rest: (from + 1..=to).map(|i| cut(piece(i))).collect(),
+            pieces: self.pieces.clone(),
+            offset: self.offset + start,
+            len: end - start,
         }
     }
 }
@@ -217,9 +319,7 @@ mod tests {
     #[test]
     fn maps_offsets_across_pieces() {
         // "RUN a \\\n  b" joined is "RUN a   b": "RUN a " from 0, "  b" from 9.
-        let mut m = LineMap::starting_at(0);
-        m.push(0, 6);
-        m.push(9, 3);
+        let m = LineMap::from_pieces(0, &[(0, 6), (9, 3)]);
         assert_eq!(m.len(), 9);
         assert_eq!(m.original_start(0), 0);
         assert_eq!(m.original_start(6), 9);
@@ -239,9 +339,7 @@ mod tests {
 
     #[test]
     fn finds_contiguous_source_ranges() {
-        let mut m = LineMap::starting_at(0);
-        m.push(0, 6);
-        m.push(9, 3);
+        let m = LineMap::from_pieces(0, &[(0, 6), (9, 3)]);
         assert_eq!(m.contiguous_range(0, 3), Some(0..3));
         assert_eq!(m.contiguous_range(6, 9), Some(9..12));
         assert_eq!(m.contiguous_range(4, 6), Some(4..6));
@@ -256,5 +354,141 @@ mod tests {
         let m = LineMap::starting_at(42);
         assert_eq!(m.span(0, 0), Span::new(42, 42));
         assert!(m.is_empty());
+    }
+
+    /// The previous representation, kept as the reference: a map as an
+    /// explicit list of pieces, a slice as a copy of the cut pieces.
+    #[derive(Debug)]
+    struct CopiedMap(Vec<Piece>);
+
+    impl CopiedMap {
+        fn new(map: &LineMap) -> Self {
+            CopiedMap(map.pieces().collect())
+        }
+        fn len(&self) -> usize {
+            self.0.last().map_or(0, |p| p.joined + p.len)
+        }
+        fn piece_where(&self, f: impl Fn(&Piece) -> bool) -> Piece {
+            let i = self.0.partition_point(f).saturating_sub(1);
+            self.0[i]
+        }
+        fn original_start(&self, offset: usize) -> usize {
+            let p = self.piece_where(|p| p.joined <= offset);
+            p.original + offset.saturating_sub(p.joined).min(p.len)
+        }
+        fn original_end(&self, end: usize) -> usize {
+            if end == 0 {
+                return self.0[0].original;
+            }
+            let p = self.piece_where(|p| p.joined < end);
+            p.original + end.saturating_sub(p.joined).min(p.len)
+        }
+        fn contiguous_range(&self, start: usize, end: usize) -> Option<std::ops::Range<usize>> {
+            if end < start {
+                return None;
+            }
+            let p = self.piece_where(|p| p.joined <= start);
+            let offset = start.checked_sub(p.joined)?;
+            (end - p.joined <= p.len).then(|| p.original + offset..p.original + (end - p.joined))
+        }
+        fn slice(&self, start: usize, end: usize) -> CopiedMap {
+            let end = end.min(self.len());
+            if start >= end {
+                let at = self.original_start(start);
+                return CopiedMap(vec![Piece {
+                    joined: 0,
+                    original: at,
+                    len: 0,
+                }]);
+            }
+            let cut = self
+                .0
+                .iter()
+                .filter(|p| p.joined < end && p.joined + p.len > start)
+                .map(|p| {
+                    let lo = p.joined.max(start);
+                    let hi = (p.joined + p.len).min(end);
+                    Piece {
+                        joined: lo - start,
+                        original: p.original + (lo - p.joined),
+                        len: hi - lo,
+                    }
+                })
+                .collect();
+            CopiedMap(cut)
+        }
+    }
+
+    fn agree(
+        map: &LineMap,
+        reference: &CopiedMap,
+    ) -> Result<(), proptest::test_runner::TestCaseError> {
+        use proptest::prop_assert_eq;
+        prop_assert_eq!(map.len(), reference.len());
+        prop_assert_eq!(map.pieces().collect::<Vec<_>>(), reference.0.clone());
+        for a in 0..=map.len() + 1 {
+            prop_assert_eq!(
+                map.original_start(a),
+                reference.original_start(a),
+                "start {}",
+                a
+            );
+            prop_assert_eq!(map.original_end(a), reference.original_end(a), "end {}", a);
+            for b in 0..=map.len() + 1 {
+                let s = reference.original_start(a);
+                let e = if b <= a {
+                    s
+                } else {
+                    reference.original_end(b).max(s)
+                };
+                prop_assert_eq!(map.span(a, b), Span::new(s, e), "span {}..{}", a, b);
+            }
+            for b in a..=map.len() + 1 {
+                prop_assert_eq!(
+                    map.contiguous_range(a, b),
+                    reference.contiguous_range(a, b),
+                    "range {}..{}",
+                    a,
+                    b
+                );
+            }
+        }
+        Ok(())
+    }
+
+    proptest::proptest! {
+        /// Slices share their pieces but answer every query exactly as a
+        /// copy of the cut pieces would, also slices of slices.
+        #[test]
+        fn windows_agree_with_copied_pieces(
+            raw in proptest::collection::vec((0usize..4, 0usize..5), 0..5),
+            start in 0usize..16,
+            a in 0usize..24,
+            b in 0usize..24,
+            c in 0usize..24,
+            d in 0usize..24,
+        ) {
+            // Pieces at increasing source offsets; a gap of 0 makes two
+            // pieces touch (they merge).
+            let mut at = start;
+            let pieces: Vec<(usize, usize)> = raw
+                .iter()
+                .map(|&(gap, len)| {
+                    at += gap;
+                    let p = (at, len);
+                    at += len;
+                    p
+                })
+                .collect();
+            let map = LineMap::from_pieces(start, &pieces);
+            let reference = CopiedMap::new(&map);
+            agree(&map, &reference)?;
+            let (a, b) = (a.min(b), a.max(b));
+            let slice = map.slice(a, b);
+            let reference_slice = reference.slice(a, b);
+            agree(&slice, &reference_slice)?;
+            let (c, d) = (c.min(d), c.max(d));
+            agree(&slice.slice(c, d), &reference_slice.slice(c, d))?;
+        }
     }
 }

@@ -23,7 +23,7 @@ use std::borrow::Cow;
 use super::directives::{Directive, DirectiveParser};
 use super::go_text::{is_ascii_blank, trim_space, trim_start_space};
 use super::heredoc::heredocs_from_line;
-use super::line_map::{LineMap, Piece};
+use super::line_map::LineMap;
 use super::line_parsers::{
     Args, Parsed, extract_builder_flags, flag_nodes, parse_health_config, parse_maybe_json,
     parse_maybe_json_to_list, parse_name_or_name_val, parse_name_val, parse_string,
@@ -56,7 +56,6 @@ struct RawLine {
 }
 
 struct Lines<'a> {
-    src: &'a SourceFile,
     text: &'a str,
     pos: usize,
     /// The newlines of `text`, found in bulk (lines are short, so a search
@@ -64,8 +63,25 @@ struct Lines<'a> {
     newlines: memchr::Memchr<'a>,
 }
 
+/// A line longer than [`MAX_LINE_BYTES`], starting at this offset (kept
+/// small so that reading a line returns in registers).
+struct LineTooLong(usize);
+
+impl LineTooLong {
+    fn diagnostic(self, src: &SourceFile) -> SourceDiagnostic {
+        SourceDiagnostic::error(
+            src,
+            Span::new(self.0, self.0),
+            "dockerfile::line-too-long",
+            format!("dockerfile line greater than max allowed size of {MAX_LINE_BYTES}"),
+        )
+        .with_label("this line is too long")
+    }
+}
+
 impl Lines<'_> {
-    fn next_line(&mut self) -> Result<Option<RawLine>, SourceDiagnostic> {
+    #[inline]
+    fn next_line(&mut self) -> Result<Option<RawLine>, LineTooLong> {
         let text = self.text;
         if self.pos >= text.len() {
             return Ok(None);
@@ -77,17 +93,11 @@ impl Lines<'_> {
             None => (text.len(), text.len()),
         };
         if line_end - start > MAX_LINE_BYTES {
-            return Err(SourceDiagnostic::error(
-                self.src,
-                Span::new(start, start),
-                "dockerfile::line-too-long",
-                format!("dockerfile line greater than max allowed size of {MAX_LINE_BYTES}"),
-            )
-            .with_label("this line is too long"));
+            return Err(LineTooLong(start));
         }
         // Only `\r`s can precede the newline; trim them byte-wise.
         let mut content_end = line_end;
-        while content_end > start && bytes.get(content_end - 1) == Some(&b'\r') {
+        while content_end > start && bytes[content_end - 1] == b'\r' {
             content_end -= 1;
         }
         self.pos = end;
@@ -101,19 +111,30 @@ impl Lines<'_> {
 
 /// Split off a trailing continuation token: `Some(kept)` when `line` ends
 /// with the escape token (plus spaces/tabs) that is not preceded by
-/// another escape token.
-fn trim_continuation(line: &str, escape: char) -> Option<&str> {
-    let t = line.trim_end_matches([' ', '\t']);
-    let before = t.strip_suffix(escape)?;
-    if before.is_empty() || !before.ends_with(escape) {
-        Some(before)
-    } else {
-        None
+/// another escape token. The escape token and the blanks are ASCII, so the
+/// check works on bytes and every cut falls on a character boundary.
+#[inline]
+fn trim_continuation(line: &str, escape: u8) -> Option<&str> {
+    let b = line.as_bytes();
+    let mut end = b.len();
+    while end > 0 && matches!(b[end - 1], b' ' | b'\t') {
+        end -= 1;
     }
+    if end == 0 || b[end - 1] != escape {
+        return None;
+    }
+    let kept = end - 1;
+    if kept > 0 && b[kept - 1] == escape {
+        return None;
+    }
+    line.get(..kept)
 }
 
-fn is_comment(line: &str) -> bool {
-    trim_start_space(line).starts_with('#')
+/// Whether `line` has a `<<` (the only way a heredoc can start); cheaper
+/// than a substring search for a two-byte needle in short lines.
+fn has_heredoc_marker(line: &str) -> bool {
+    let b = line.as_bytes();
+    memchr::memchr_iter(b'<', b).any(|i| b.get(i + 1) == Some(&b'<'))
 }
 
 /// Parse the lines of a Dockerfile into BuildKit's parse tree.
@@ -161,7 +182,6 @@ pub(crate) fn scan_nodes<'a>(
         ));
     }
     let mut lines = Lines {
-        src,
         text,
         pos: 0,
         newlines: memchr::memchr_iter(b'\n', text.as_bytes()),
@@ -178,13 +198,16 @@ pub(crate) fn scan_nodes<'a>(
     let mut warnings: Vec<Warning> = Vec::new();
     let mut comments: Vec<Cow<'_, str>> = Vec::new();
 
-    while let Some(raw) = lines.next_line()? {
+    let next_line = |lines: &mut Lines<'a>| lines.next_line().map_err(|e| e.diagnostic(src));
+    while let Some(raw) = next_line(&mut lines)? {
         let mut start = raw.start;
-        if line_no == 0 && text[start..].starts_with('\u{feff}') {
+        if line_no == 0 && text.as_bytes()[start..].starts_with("\u{feff}".as_bytes()) {
             start += '\u{feff}'.len_utf8();
         }
-        let content = &text[start..raw.content_end.max(start)];
-        let comment_line = is_comment(content);
+        let content_end = raw.content_end.max(start);
+        let token = trim_start_space(&text[start..content_end]);
+        let token_start = content_end - token.len();
+        let comment_line = token.starts_with('#');
         if comment_line {
             // BuildKit drops the first byte of the line (usually the `#`)
             // and trims the rest; this drops the first character.
@@ -197,48 +220,54 @@ pub(crate) fn scan_nodes<'a>(
                 comments.push(Cow::Borrowed(c));
             }
         }
-        let token = trim_start_space(content);
-        let token_start = raw.content_end.max(start) - token.len();
-        let token_span = Span::new(token_start, token_start + token.len());
-        match directive_parser.parse_line(token) {
-            Err(message) => {
-                return Err(SourceDiagnostic::error(
-                    src,
-                    token_span,
-                    "dockerfile::directive",
-                    message,
-                )
-                .with_label("repeated directive"));
-            }
-            Ok(Some((name, value, _))) => {
-                if name == "escape" {
-                    escape = match value.as_str() {
-                        "\\" => '\\',
-                        "`" => '`',
-                        _ => {
-                            return Err(SourceDiagnostic::error(
-                                src,
-                                token_span,
-                                "dockerfile::directive",
-                                format!("invalid escape token '{value}' does not match ` or \\"),
-                            ));
-                        }
-                    };
+        // Directives can only open the file; once a line is not one, no
+        // later line is looked at.
+        if !directive_parser.is_done() {
+            let token_span = Span::new(token_start, token_start + token.len());
+            match directive_parser.parse_line(token) {
+                Err(message) => {
+                    return Err(SourceDiagnostic::error(
+                        src,
+                        token_span,
+                        "dockerfile::directive",
+                        message,
+                    )
+                    .with_label("repeated directive"));
                 }
-                comments.pop();
-                directives.push(Directive {
-                    name,
-                    value,
-                    line: line_no + 1,
-                    span: token_span,
-                });
+                Ok(Some((name, value, _))) => {
+                    if name == "escape" {
+                        escape = match value.as_str() {
+                            "\\" => '\\',
+                            "`" => '`',
+                            _ => {
+                                return Err(SourceDiagnostic::error(
+                                    src,
+                                    token_span,
+                                    "dockerfile::directive",
+                                    format!(
+                                        "invalid escape token '{value}' does not match ` or \\"
+                                    ),
+                                ));
+                            }
+                        };
+                    }
+                    comments.pop();
+                    directives.push(Directive {
+                        name,
+                        value,
+                        line: line_no + 1,
+                        span: token_span,
+                    });
+                }
+                Ok(None) => {}
             }
-            Ok(None) => {}
         }
+        // The escape token is `\` or a backtick: one ASCII byte.
+        let escape_byte = escape as u8;
         line_no += 1;
         let start_line = line_no;
         let first = if comment_line { "" } else { token };
-        let (piece, mut end_of_line) = match trim_continuation(first, escape) {
+        let (piece, mut end_of_line) = match trim_continuation(first, escape_byte) {
             Some(kept) => (kept, false),
             None => (first, true),
         };
@@ -250,20 +279,21 @@ pub(crate) fn scan_nodes<'a>(
         let mut last_end = raw.content_end;
         let mut empty_line: Option<Span> = None;
         while !end_of_line {
-            let Some(next) = lines.next_line()? else {
+            let Some(next) = next_line(&mut lines)? else {
                 break;
             };
             line_no += 1;
             last_end = next.content_end;
             let content = &text[next.start..next.content_end];
-            if is_comment(content) {
+            let rest = trim_start_space(content);
+            if rest.starts_with('#') {
                 continue;
             }
-            if trim_start_space(content).is_empty() {
+            if rest.is_empty() {
                 empty_line.get_or_insert(Span::new(next.start, next.content_end));
                 continue;
             }
-            let piece = match trim_continuation(content, escape) {
+            let piece = match trim_continuation(content, escape_byte) {
                 Some(kept) => kept,
                 None => {
                     end_of_line = true;
@@ -273,9 +303,7 @@ pub(crate) fn scan_nodes<'a>(
             pieces.push((next.start, piece.len()));
         }
         let map = LineMap::from_pieces(token_start, &pieces);
-        // The joined text borrows from the source when it is one piece, and
-        // is copied (once, at its final size) otherwise.
-        let joined = joined_text(text, &map);
+        let joined = joined_text(text, &pieces, map.len());
         if let Some(span) = empty_line {
             warnings.push(Warning {
                 code: "dockerfile::no-empty-continuation".into(),
@@ -301,8 +329,7 @@ pub(crate) fn scan_nodes<'a>(
             SourceDiagnostic::error(src, instr_span(last_end), "dockerfile::syntax", m)
                 .with_label("in this instruction")
         })?;
-        let needs_heredocs =
-            can_contain_heredoc(&node) && memchr::memmem::find(joined.as_bytes(), b"<<").is_some();
+        let needs_heredocs = can_contain_heredoc(&node) && has_heredoc_marker(&joined);
         node.original = joined;
         node.line_map = map;
 
@@ -313,7 +340,7 @@ pub(crate) fn scan_nodes<'a>(
             for doc in docs {
                 let mut body: Option<Span> = None;
                 let mut terminator: Option<Span> = None;
-                while let Some(line) = lines.next_line()? {
+                while let Some(line) = next_line(&mut lines)? {
                     line_no += 1;
                     last_end = line.content_end;
                     let candidate = &text[line.start..line.content_end];
@@ -387,15 +414,18 @@ pub(crate) fn scan_nodes<'a>(
     })
 }
 
-/// The text of the pieces `map` lists, joined.
-fn joined_text<'a>(text: &'a str, map: &LineMap) -> Cow<'a, str> {
-    let slice = |p: &Piece| text.get(p.original..p.original + p.len).unwrap_or_default();
-    let mut pieces = map.pieces();
-    match (pieces.next(), pieces.next()) {
+/// The text of the source `pieces` (`(start, len)`), joined: borrowed
+/// when at most one of them is non-empty, copied once at its final size
+/// otherwise.
+fn joined_text<'a>(text: &'a str, pieces: &[(usize, usize)], total: usize) -> Cow<'a, str> {
+    let slice = |&(start, len): &(usize, usize)| text.get(start..start + len).unwrap_or_default();
+    let mut filled = pieces.iter().filter(|p| p.1 > 0);
+    match (filled.next(), filled.next()) {
+        (None, _) => Cow::Borrowed(""),
         (Some(only), None) => Cow::Borrowed(slice(only)),
         _ => {
-            let mut joined = String::with_capacity(map.len());
-            for p in map.pieces() {
+            let mut joined = String::with_capacity(total);
+            for p in pieces {
                 joined.push_str(slice(p));
             }
             Cow::Owned(joined)
