@@ -445,13 +445,14 @@ impl From<FlagError> for InstructionError {
 /// Convert one node (BuildKit's `ParseInstruction`).
 pub fn parse_instruction<'a>(node: &Node<'a>) -> Result<Instruction<'a>, InstructionError> {
     let mut warnings = Vec::new();
-    convert(node.clone(), &mut warnings)
+    convert(&mut node.clone(), &mut warnings)
 }
 
 /// Convert one node, collecting warnings. The node's strings are moved into
-/// the instruction.
+/// the instruction (the node is left hollow); taking it by reference saves
+/// moving a large struct for every instruction.
 pub(crate) fn convert<'a>(
-    node: Node<'a>,
+    node: &mut Node<'a>,
     warnings: &mut Vec<Warning>,
 ) -> Result<Instruction<'a>, InstructionError> {
     Converter {
@@ -462,8 +463,8 @@ pub(crate) fn convert<'a>(
     .run()
 }
 
-struct Converter<'a, 'w> {
-    node: Node<'a>,
+struct Converter<'a, 'n, 'w> {
+    node: &'n mut Node<'a>,
     warnings: &'w mut Vec<Warning>,
     /// Span and text range of the node's first two arguments, kept when
     /// their values are moved out (for [`Self::command`]).
@@ -474,7 +475,7 @@ const S: FlagKind = FlagKind::String;
 const B: FlagKind = FlagKind::Bool;
 const SS: FlagKind = FlagKind::Strings;
 
-impl<'a> Converter<'a, '_> {
+impl<'a> Converter<'a, '_, '_> {
     fn err(&self, message: impl Into<String>) -> InstructionError {
         InstructionError {
             message: message.into(),
@@ -1073,7 +1074,7 @@ impl<'a> Converter<'a, '_> {
             Some(c) => {
                 let mut with_heredocs = c.clone();
                 with_heredocs.heredocs = self.node.heredocs.clone();
-                match convert(with_heredocs, self.warnings) {
+                match convert(&mut with_heredocs, self.warnings) {
                     Ok(i) => Some(Box::new(i)),
                     Err(e) => {
                         self.warnings.push(Warning {

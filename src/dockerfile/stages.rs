@@ -72,9 +72,9 @@ impl<'a> Dockerfile<'a> {
 pub fn parse(src: &SourceFile) -> Result<Dockerfile<'_>, SourceDiagnostic> {
     let mut builder = StagesBuilder::new(src);
     let mut typing_error: Option<SourceDiagnostic> = None;
-    let rest = scan_nodes(src, |node| {
+    let rest = scan_nodes(src, |mut node| {
         if typing_error.is_none()
-            && let Err(e) = builder.push(node)
+            && let Err(e) = builder.push(&mut node)
         {
             typing_error = Some(e);
         }
@@ -91,8 +91,8 @@ pub fn from_nodes<'a>(
     nodes: ParsedNodes<'a>,
 ) -> Result<Dockerfile<'a>, SourceDiagnostic> {
     let mut builder = StagesBuilder::new(src);
-    for node in nodes.children {
-        builder.push(node)?;
+    for mut node in nodes.children {
+        builder.push(&mut node)?;
     }
     builder.finish(nodes.warnings, nodes.directives, nodes.escape)
 }
@@ -116,7 +116,7 @@ impl<'s, 'a> StagesBuilder<'s, 'a> {
         }
     }
 
-    fn push(&mut self, node: Node<'a>) -> Result<(), SourceDiagnostic> {
+    fn push(&mut self, node: &mut Node<'a>) -> Result<(), SourceDiagnostic> {
         let src = self.src;
         let node_span = node.span;
         let keyword = node.keyword;
