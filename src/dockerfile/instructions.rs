@@ -835,7 +835,16 @@ impl<'a> Converter<'a, '_, '_> {
     fn from(&mut self, args: Vec<Word<'a>>) -> Result<Instruction<'a>, InstructionError> {
         let stage_name = match args.as_slice() {
             [_, as_kw, name] if as_kw.text.eq_ignore_ascii_case("as") => {
-                let lower = to_lower(&name.text);
+                // Most names are written in lower case already: no copy.
+                let lower: Cow<'_, str> = if name
+                    .text
+                    .bytes()
+                    .all(|b| b.is_ascii() && !b.is_ascii_uppercase())
+                {
+                    Cow::Borrowed(&*name.text)
+                } else {
+                    Cow::Owned(to_lower(&name.text))
+                };
                 let valid = lower.bytes().next().is_some_and(|c| c.is_ascii_lowercase())
                     && lower.bytes().all(|c| {
                         c.is_ascii_lowercase()
@@ -852,10 +861,10 @@ impl<'a> Converter<'a, '_, '_> {
                     ));
                 }
                 Some(Word {
-                    text: if lower == *name.text {
-                        name.text.clone()
-                    } else {
-                        Cow::Owned(lower)
+                    text: match lower {
+                        Cow::Borrowed(_) => name.text.clone(),
+                        Cow::Owned(lower) if lower == *name.text => name.text.clone(),
+                        Cow::Owned(lower) => Cow::Owned(lower),
                     },
                     span: name.span,
                 })

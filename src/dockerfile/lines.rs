@@ -191,7 +191,8 @@ pub(crate) fn scan_nodes<'a>(
     let mut line_no = 0usize;
     // The source pieces of the instruction being read, one per line
     // (reused from one instruction to the next).
-    let mut pieces: Vec<(usize, usize)> = Vec::new();
+    // (Sized for a long RUN, so that growing it is rare.)
+    let mut pieces: Vec<(usize, usize)> = Vec::with_capacity(64);
     // First and last line of the instructions, once there is one.
     let mut covered: Option<(usize, usize)> = None;
     let mut directives: Vec<Directive> = Vec::new();

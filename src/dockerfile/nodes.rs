@@ -72,29 +72,33 @@ impl Keyword {
     /// The keyword a word names, by Go's `strings.ToLower` (so the Kelvin
     /// sign counts as `k`, as in BuildKit).
     pub fn of(word: &str) -> Keyword {
-        if !word.is_ascii() {
-            return Self::of_lower(&super::go_text::to_lower(word));
-        }
+        // Dispatch on the length and the first letter folded to lower case
+        // (`| 0x20`), then compare one candidate: this runs for every
+        // instruction. A word that matches ignoring ASCII case is ASCII.
+        let first = word.as_bytes().first().map_or(0, |b| b | 0x20);
         let is = |name: &str| word.eq_ignore_ascii_case(name);
-        match word.len() {
-            3 if is("add") => Keyword::Add,
-            3 if is("arg") => Keyword::Arg,
-            3 if is("cmd") => Keyword::Cmd,
-            3 if is("env") => Keyword::Env,
-            3 if is("run") => Keyword::Run,
-            4 if is("copy") => Keyword::Copy,
-            4 if is("from") => Keyword::From,
-            4 if is("user") => Keyword::User,
-            5 if is("label") => Keyword::Label,
-            5 if is("shell") => Keyword::Shell,
-            6 if is("expose") => Keyword::Expose,
-            6 if is("volume") => Keyword::Volume,
-            7 if is("onbuild") => Keyword::Onbuild,
-            7 if is("workdir") => Keyword::Workdir,
-            10 if is("entrypoint") => Keyword::Entrypoint,
-            10 if is("maintainer") => Keyword::Maintainer,
-            10 if is("stopsignal") => Keyword::Stopsignal,
-            11 if is("healthcheck") => Keyword::Healthcheck,
+        match (word.len(), first) {
+            (3, b'a') if is("add") => Keyword::Add,
+            (3, b'a') if is("arg") => Keyword::Arg,
+            (3, b'c') if is("cmd") => Keyword::Cmd,
+            (3, b'e') if is("env") => Keyword::Env,
+            (3, b'r') if is("run") => Keyword::Run,
+            (4, b'c') if is("copy") => Keyword::Copy,
+            (4, b'f') if is("from") => Keyword::From,
+            (4, b'u') if is("user") => Keyword::User,
+            (5, b'l') if is("label") => Keyword::Label,
+            (5, b's') if is("shell") => Keyword::Shell,
+            (6, b'e') if is("expose") => Keyword::Expose,
+            (6, b'v') if is("volume") => Keyword::Volume,
+            (7, b'o') if is("onbuild") => Keyword::Onbuild,
+            (7, b'w') if is("workdir") => Keyword::Workdir,
+            (10, b'e') if is("entrypoint") => Keyword::Entrypoint,
+            (10, b'm') if is("maintainer") => Keyword::Maintainer,
+            (10, b's') if is("stopsignal") => Keyword::Stopsignal,
+            (11, b'h') if is("healthcheck") => Keyword::Healthcheck,
+            // Go's lower-casing maps some non-ASCII characters to ASCII
+            // letters (the Kelvin sign to `k`).
+            _ if !word.is_ascii() => Self::of_lower(&super::go_text::to_lower(word)),
             _ => Keyword::Unknown,
         }
     }
@@ -339,5 +343,40 @@ impl Warning {
             Some(h) => d.with_help(h.clone()),
             None => d,
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::Keyword;
+    use crate::dockerfile::instructions::INSTRUCTION_NAMES;
+
+    #[test]
+    fn keywords_match_by_go_lower_case() {
+        for name in INSTRUCTION_NAMES {
+            let lower = name.to_ascii_lowercase();
+            let mixed: String = name
+                .chars()
+                .enumerate()
+                .map(|(i, c)| {
+                    if i % 2 == 1 {
+                        c.to_ascii_lowercase()
+                    } else {
+                        c
+                    }
+                })
+                .collect();
+            for spelling in [name.to_string(), lower, mixed] {
+                assert_eq!(Keyword::of(&spelling).name(), name, "{spelling}");
+            }
+            // One letter more or less is another word.
+            assert_eq!(Keyword::of(&format!("{name}S")), Keyword::Unknown);
+            assert_eq!(Keyword::of(&name[1..]), Keyword::Unknown);
+        }
+        // Go lower-cases the Kelvin sign to `k`, as BuildKit does.
+        assert_eq!(Keyword::of("WOR\u{212a}DIR"), Keyword::Workdir);
+        assert_eq!(Keyword::of("\u{212a}"), Keyword::Unknown);
+        assert_eq!(Keyword::of(""), Keyword::Unknown);
+        assert_eq!(Keyword::of("@DD"), Keyword::Unknown);
     }
 }
