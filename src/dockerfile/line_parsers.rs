@@ -321,6 +321,26 @@ impl<'s> Words<'s> {
     }
 }
 
+/// The character at byte `i` of `s` and its length in bytes; ASCII, by far
+/// the most common, is read without UTF-8 decoding.
+#[inline]
+fn char_at(s: &str, i: usize) -> Option<(char, usize)> {
+    match *s.as_bytes().get(i)? {
+        b if b.is_ascii() => Some((char::from(b), 1)),
+        _ => s.get(i..)?.chars().next().map(|c| (c, c.len_utf8())),
+    }
+}
+
+/// `escape` as the byte it is when ASCII; a non-ASCII escape gets a byte
+/// value that no ASCII byte equals, so byte scans leave it to the
+/// character path.
+fn escape_byte(escape: char) -> u8 {
+    u8::try_from(escape)
+        .ok()
+        .filter(u8::is_ascii)
+        .unwrap_or(0xff)
+}
+
 impl Iterator for Words<'_> {
     type Item = (usize, usize);
 
@@ -335,24 +355,51 @@ impl Iterator for Words<'_> {
             return None;
         }
         let rest = self.rest;
+        let bytes = rest.as_bytes();
         let escape = self.escape;
+        let escape_b = escape_byte(escape);
         let n = rest.len();
         let mut phase = Phase::Spaces;
         let mut quote_char = '\0';
         let mut blank_ok = false;
         let (mut start, mut end) = (0, 0);
-        let char_at = |i: usize| rest.get(i..).and_then(|r| r.chars().next());
         let mut i = self.i;
         loop {
-            let ch = char_at(i);
+            // Runs of ASCII bytes that only extend the word are skipped
+            // without the character-by-character logic below: in a word,
+            // anything but a blank, a quote or the escape; in quotes,
+            // anything but the closing quote or an escape that counts.
+            let plain = |b: u8| match phase {
+                Phase::Spaces => false,
+                Phase::Word => {
+                    b.is_ascii()
+                        && !is_ascii_space_byte(b)
+                        && b != b'\''
+                        && b != b'"'
+                        && b != escape_b
+                }
+                Phase::Quote => {
+                    b.is_ascii()
+                        && u32::from(b) != quote_char as u32
+                        && (b != escape_b || quote_char == '\'')
+                }
+            };
+            let run_start = i;
+            while bytes.get(i).is_some_and(|&b| plain(b)) {
+                i += 1;
+            }
+            if i > run_start {
+                end = i;
+            }
+            let ch = char_at(rest, i);
             if phase == Phase::Spaces {
                 match ch {
                     None => {
                         self.done = true;
                         return None;
                     }
-                    Some(c) if is_space(c) => {
-                        i += c.len_utf8();
+                    Some((c, w)) if is_space(c) => {
+                        i += w;
                         continue;
                     }
                     Some(_) => {
@@ -362,11 +409,10 @@ impl Iterator for Words<'_> {
                     }
                 }
             }
-            let Some(c) = ch else {
+            let Some((c, w)) = ch else {
                 self.done = true;
                 return (blank_ok || end > start).then_some((start, end));
             };
-            let w = c.len_utf8();
             if phase == Phase::Word {
                 if is_space(c) {
                     i += w;
@@ -390,7 +436,7 @@ impl Iterator for Words<'_> {
                         continue;
                     }
                     i += w;
-                    i += char_at(i).map_or(0, char::len_utf8);
+                    i += char_at(rest, i).map_or(0, |(_, w)| w);
                     end = i;
                     continue;
                 }
@@ -409,7 +455,7 @@ impl Iterator for Words<'_> {
                     continue;
                 }
                 i += w;
-                i += char_at(i).map_or(0, char::len_utf8);
+                i += char_at(rest, i).map_or(0, |(_, w)| w);
                 end = i;
                 continue;
             }
@@ -419,11 +465,16 @@ impl Iterator for Words<'_> {
     }
 }
 
-/// The first run of `[\t\v\f\r ]` in `s`, as a byte range.
+/// The first run of `[\t\v\f\r ]` in `s` from byte `from`, as a byte
+/// range. The blanks are ASCII and UTF-8 never uses ASCII bytes inside a
+/// multi-byte character, so the search is done on bytes.
 fn find_blank_run(s: &str, from: usize) -> Option<(usize, usize)> {
-    let start = from + s[from..].find(is_ascii_blank)?;
-    let len = s[start..]
-        .find(|c: char| !is_ascii_blank(c))
+    let bytes = s.as_bytes();
+    let blank = |b: &u8| is_ascii_blank(char::from(*b));
+    let start = from + bytes.get(from..)?.iter().position(blank)?;
+    let len = bytes[start..]
+        .iter()
+        .position(|b| !blank(b))
         .unwrap_or(s.len() - start);
     Some((start, start + len))
 }
@@ -436,11 +487,11 @@ pub(crate) fn parse_name_val<'a>(
     key: &str,
     a: &Args<'_, 'a>,
 ) -> Result<Parsed<'a>, String> {
-    let mut words = Words::new(rest, a.escape).peekable();
-    let Some(&(s0, e0)) = words.peek() else {
+    let mut words = Words::new(rest, a.escape);
+    let Some(first) = words.next() else {
         return Ok((Vec::new(), false));
     };
-    if !rest[s0..e0].contains('=') {
+    if !rest[first.0..first.1].contains('=') {
         let Some((bs, be)) = find_blank_run(rest, 0) else {
             return Err(format!("{key} must have two arguments"));
         };
@@ -453,8 +504,11 @@ pub(crate) fn parse_name_val<'a>(
             false,
         ));
     }
-    let mut out = Vec::with_capacity(3);
-    for (s, e) in words {
+    // Three nodes per `k=v` word; every such word holds at least one `=`,
+    // so this is enough and usually exact.
+    let equals = rest.bytes().filter(|&b| b == b'=').count();
+    let mut out = Vec::with_capacity(3 * equals);
+    for (s, e) in std::iter::once(first).chain(words) {
         let word = &rest[s..e];
         let Some(eq) = word.find('=') else {
             return Err(format!(
@@ -596,6 +650,21 @@ mod tests {
             vec!["föo", "bàr", r#""âbc xÿz""#]
         );
         assert_eq!(words("a\\"), vec!["a"]);
+        // Go's unicode.IsSpace also splits at non-ASCII white space.
+        assert_eq!(words("a\u{a0}b\u{85}c\u{3000} d"), vec!["a", "b", "c", "d"]);
+        // The escape counts in double quotes, not in single ones.
+        assert_eq!(words(r#""a\" b" c"#), vec![r#""a\" b""#, "c"]);
+        assert_eq!(words(r"'a\' b"), vec![r"'a\'", "b"]);
+        assert_eq!(words("'a b'c d"), vec!["'a b'c", "d"]);
+        // An empty quoted word is still a word.
+        assert_eq!(words("'' x"), vec!["''", "x"]);
+        assert_eq!(
+            parse_words("a`b c` é`", '`')
+                .into_iter()
+                .map(|(s, e)| &"a`b c` é`"[s..e])
+                .collect::<Vec<_>>(),
+            vec!["a`b", "c` é"]
+        );
     }
 
     #[test]
