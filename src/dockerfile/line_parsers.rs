@@ -41,6 +41,9 @@ impl<'a> Args<'_, 'a> {
     /// `value`, which is the joined text at `start..end`, as a slice of the
     /// source when it is one there, else as a copy.
     pub(crate) fn text(&self, value: &str, start: usize, end: usize) -> Cow<'a, str> {
+        if let Some(slice) = self.source_slice(value) {
+            return Cow::Borrowed(slice);
+        }
         let range = self
             .map
             .contiguous_range(self.base + start, self.base + end);
@@ -51,6 +54,20 @@ impl<'a> Args<'_, 'a> {
             Some(slice) if slice == value => Cow::Borrowed(slice),
             _ => Cow::Owned(value.to_owned()),
         }
+    }
+
+    /// `value` itself as a slice of the source, when it lies in the
+    /// source's memory: the joined line of a one-line instruction is
+    /// borrowed from the source, so its values are found by address,
+    /// without a look-up in the map or a comparison.
+    fn source_slice(&self, value: &str) -> Option<&'a str> {
+        let source = self.source.as_bytes().as_ptr_range();
+        let v = value.as_bytes().as_ptr_range();
+        if v.start < source.start || v.end > source.end {
+            return None;
+        }
+        let offset = v.start as usize - source.start as usize;
+        self.source.get(offset..offset + value.len())
     }
 
     /// An argument whose value is the joined text at `start..end`.
