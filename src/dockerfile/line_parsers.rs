@@ -22,7 +22,7 @@
 use std::borrow::Cow;
 
 use super::go_text::{is_ascii_blank, is_ascii_space_byte, is_space, quote};
-use super::json::{JsonArrayError, parse_json_array};
+use super::json::{JsonArrayError, for_each_json_string};
 use super::line_map::LineMap;
 use super::nodes::{ArgNode, NodeFlag};
 
@@ -578,18 +578,16 @@ pub(crate) fn parse_string<'a>(rest: &str, a: &Args<'_, 'a>) -> Parsed<'a> {
 /// BuildKit's `parseJSON`: `Ok(Some)` for a JSON string array, `Ok(None)`
 /// for text that is not a (decodable) JSON array.
 fn parse_json<'a>(rest: &str, a: &Args<'_, 'a>) -> Result<Option<Parsed<'a>>, String> {
-    match parse_json_array(rest) {
-        Ok(items) => Ok(Some((
-            items
-                .into_iter()
-                .map(|j| match j.value {
-                    // No escapes: the value is the literal between the quotes.
-                    None => a.node(&rest[j.start + 1..j.end - 1], j.start, j.end),
-                    Some(decoded) => a.node_with(Cow::Owned(decoded), j.start, j.end),
-                })
-                .collect(),
-            true,
-        ))),
+    let mut nodes = Vec::new();
+    let found = for_each_json_string(rest, |j| {
+        nodes.push(match j.value {
+            // No escapes: the value is the literal between the quotes.
+            None => a.node(&rest[j.start + 1..j.end - 1], j.start, j.end),
+            Some(decoded) => a.node_with(Cow::Owned(decoded), j.start, j.end),
+        })
+    });
+    match found {
+        Ok(()) => Ok(Some((nodes, true))),
         Err(e @ JsonArrayError::NotStringArray) => Err(e.to_string()),
         Err(_) => Ok(None),
     }
