@@ -13,6 +13,8 @@
 //! number that overflows a float64 is a decode error (not a syntax error)
 //! that BuildKit treats like any other invalid JSON.
 
+use super::go_text::trim_start_space;
+
 /// Go's `encoding/json` nesting limit.
 const MAX_DEPTH: usize = 10_000;
 
@@ -66,16 +68,28 @@ impl std::fmt::Display for JsonArrayError {
 /// be a JSON array whose elements are all strings. Positions in the result
 /// are byte offsets into `rest` as given.
 pub fn parse_json_array(rest: &str) -> Result<Vec<JsonString>, JsonArrayError> {
-    let trimmed = rest.trim_start_matches(char::is_whitespace);
+    let mut strings = Vec::new();
+    for_each_json_string(rest, |s| strings.push(s))?;
+    Ok(strings)
+}
+
+/// [`parse_json_array`] without the vector: each string element goes to
+/// `on_string` as it is found, so that a caller can build its own values
+/// directly. The whole text is still checked first to last, so after an
+/// error the strings already handed over are to be dropped.
+pub(crate) fn for_each_json_string(
+    rest: &str,
+    mut on_string: impl FnMut(JsonString),
+) -> Result<(), JsonArrayError> {
+    let trimmed = trim_start_space(rest);
     let offset = rest.len() - trimmed.len();
     if !trimmed.starts_with('[') {
         return Err(JsonArrayError::NotJsonArray);
     }
-    let mut strings = Vec::new();
     let mut all_strings = true;
     let outcome = scan(trimmed.as_bytes(), |item| match item {
         TopItem::Element { string, start, end } => match string {
-            Some(value) => strings.push(JsonString {
+            Some(value) => on_string(JsonString {
                 value,
                 start: start + offset,
                 end: end + offset,
@@ -93,7 +107,7 @@ pub fn parse_json_array(rest: &str) -> Result<Vec<JsonString>, JsonArrayError> {
     if !all_strings {
         return Err(JsonArrayError::NotStringArray);
     }
-    Ok(strings)
+    Ok(())
 }
 
 /// The string member `key` of a JSON object that is the whole of `text`,

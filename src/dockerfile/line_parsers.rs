@@ -22,7 +22,7 @@
 use std::borrow::Cow;
 
 use super::go_text::{is_ascii_blank, is_ascii_space_byte, is_space, quote};
-use super::json::{JsonArrayError, parse_json_array};
+use super::json::{JsonArrayError, for_each_json_string};
 use super::line_map::LineMap;
 use super::nodes::{ArgNode, NodeFlag};
 
@@ -41,6 +41,9 @@ impl<'a> Args<'_, 'a> {
     /// `value`, which is the joined text at `start..end`, as a slice of the
     /// source when it is one there, else as a copy.
     pub(crate) fn text(&self, value: &str, start: usize, end: usize) -> Cow<'a, str> {
+        if let Some(slice) = self.source_slice(value) {
+            return Cow::Borrowed(slice);
+        }
         let range = self
             .map
             .contiguous_range(self.base + start, self.base + end);
@@ -51,6 +54,20 @@ impl<'a> Args<'_, 'a> {
             Some(slice) if slice == value => Cow::Borrowed(slice),
             _ => Cow::Owned(value.to_owned()),
         }
+    }
+
+    /// `value` itself as a slice of the source, when it lies in the
+    /// source's memory: the joined line of a one-line instruction is
+    /// borrowed from the source, so its values are found by address,
+    /// without a look-up in the map or a comparison.
+    fn source_slice(&self, value: &str) -> Option<&'a str> {
+        let source = self.source.as_bytes().as_ptr_range();
+        let v = value.as_bytes().as_ptr_range();
+        if v.start < source.start || v.end > source.end {
+            return None;
+        }
+        let offset = v.start as usize - source.start as usize;
+        self.source.get(offset..offset + value.len())
     }
 
     /// An argument whose value is the joined text at `start..end`.
@@ -321,6 +338,26 @@ impl<'s> Words<'s> {
     }
 }
 
+/// The character at byte `i` of `s` and its length in bytes; ASCII, by far
+/// the most common, is read without UTF-8 decoding.
+#[inline]
+fn char_at(s: &str, i: usize) -> Option<(char, usize)> {
+    match *s.as_bytes().get(i)? {
+        b if b.is_ascii() => Some((char::from(b), 1)),
+        _ => s.get(i..)?.chars().next().map(|c| (c, c.len_utf8())),
+    }
+}
+
+/// `escape` as the byte it is when ASCII; a non-ASCII escape gets a byte
+/// value that no ASCII byte equals, so byte scans leave it to the
+/// character path.
+fn escape_byte(escape: char) -> u8 {
+    u8::try_from(escape)
+        .ok()
+        .filter(u8::is_ascii)
+        .unwrap_or(0xff)
+}
+
 impl Iterator for Words<'_> {
     type Item = (usize, usize);
 
@@ -335,24 +372,51 @@ impl Iterator for Words<'_> {
             return None;
         }
         let rest = self.rest;
+        let bytes = rest.as_bytes();
         let escape = self.escape;
+        let escape_b = escape_byte(escape);
         let n = rest.len();
         let mut phase = Phase::Spaces;
         let mut quote_char = '\0';
         let mut blank_ok = false;
         let (mut start, mut end) = (0, 0);
-        let char_at = |i: usize| rest.get(i..).and_then(|r| r.chars().next());
         let mut i = self.i;
         loop {
-            let ch = char_at(i);
+            // Runs of ASCII bytes that only extend the word are skipped
+            // without the character-by-character logic below: in a word,
+            // anything but a blank, a quote or the escape; in quotes,
+            // anything but the closing quote or an escape that counts.
+            let plain = |b: u8| match phase {
+                Phase::Spaces => false,
+                Phase::Word => {
+                    b.is_ascii()
+                        && !is_ascii_space_byte(b)
+                        && b != b'\''
+                        && b != b'"'
+                        && b != escape_b
+                }
+                Phase::Quote => {
+                    b.is_ascii()
+                        && u32::from(b) != quote_char as u32
+                        && (b != escape_b || quote_char == '\'')
+                }
+            };
+            let run_start = i;
+            while bytes.get(i).is_some_and(|&b| plain(b)) {
+                i += 1;
+            }
+            if i > run_start {
+                end = i;
+            }
+            let ch = char_at(rest, i);
             if phase == Phase::Spaces {
                 match ch {
                     None => {
                         self.done = true;
                         return None;
                     }
-                    Some(c) if is_space(c) => {
-                        i += c.len_utf8();
+                    Some((c, w)) if is_space(c) => {
+                        i += w;
                         continue;
                     }
                     Some(_) => {
@@ -362,11 +426,10 @@ impl Iterator for Words<'_> {
                     }
                 }
             }
-            let Some(c) = ch else {
+            let Some((c, w)) = ch else {
                 self.done = true;
                 return (blank_ok || end > start).then_some((start, end));
             };
-            let w = c.len_utf8();
             if phase == Phase::Word {
                 if is_space(c) {
                     i += w;
@@ -390,7 +453,7 @@ impl Iterator for Words<'_> {
                         continue;
                     }
                     i += w;
-                    i += char_at(i).map_or(0, char::len_utf8);
+                    i += char_at(rest, i).map_or(0, |(_, w)| w);
                     end = i;
                     continue;
                 }
@@ -409,7 +472,7 @@ impl Iterator for Words<'_> {
                     continue;
                 }
                 i += w;
-                i += char_at(i).map_or(0, char::len_utf8);
+                i += char_at(rest, i).map_or(0, |(_, w)| w);
                 end = i;
                 continue;
             }
@@ -419,11 +482,16 @@ impl Iterator for Words<'_> {
     }
 }
 
-/// The first run of `[\t\v\f\r ]` in `s`, as a byte range.
+/// The first run of `[\t\v\f\r ]` in `s` from byte `from`, as a byte
+/// range. The blanks are ASCII and UTF-8 never uses ASCII bytes inside a
+/// multi-byte character, so the search is done on bytes.
 fn find_blank_run(s: &str, from: usize) -> Option<(usize, usize)> {
-    let start = from + s[from..].find(is_ascii_blank)?;
-    let len = s[start..]
-        .find(|c: char| !is_ascii_blank(c))
+    let bytes = s.as_bytes();
+    let blank = |b: &u8| is_ascii_blank(char::from(*b));
+    let start = from + bytes.get(from..)?.iter().position(blank)?;
+    let len = bytes[start..]
+        .iter()
+        .position(|b| !blank(b))
         .unwrap_or(s.len() - start);
     Some((start, start + len))
 }
@@ -436,11 +504,11 @@ pub(crate) fn parse_name_val<'a>(
     key: &str,
     a: &Args<'_, 'a>,
 ) -> Result<Parsed<'a>, String> {
-    let mut words = Words::new(rest, a.escape).peekable();
-    let Some(&(s0, e0)) = words.peek() else {
+    let mut words = Words::new(rest, a.escape);
+    let Some(first) = words.next() else {
         return Ok((Vec::new(), false));
     };
-    if !rest[s0..e0].contains('=') {
+    if !rest[first.0..first.1].contains('=') {
         let Some((bs, be)) = find_blank_run(rest, 0) else {
             return Err(format!("{key} must have two arguments"));
         };
@@ -453,8 +521,11 @@ pub(crate) fn parse_name_val<'a>(
             false,
         ));
     }
-    let mut out = Vec::with_capacity(3);
-    for (s, e) in words {
+    // Three nodes per `k=v` word; every such word holds at least one `=`,
+    // so this is enough and usually exact.
+    let equals = rest.bytes().filter(|&b| b == b'=').count();
+    let mut out = Vec::with_capacity(3 * equals);
+    for (s, e) in std::iter::once(first).chain(words) {
         let word = &rest[s..e];
         let Some(eq) = word.find('=') else {
             return Err(format!(
@@ -507,18 +578,16 @@ pub(crate) fn parse_string<'a>(rest: &str, a: &Args<'_, 'a>) -> Parsed<'a> {
 /// BuildKit's `parseJSON`: `Ok(Some)` for a JSON string array, `Ok(None)`
 /// for text that is not a (decodable) JSON array.
 fn parse_json<'a>(rest: &str, a: &Args<'_, 'a>) -> Result<Option<Parsed<'a>>, String> {
-    match parse_json_array(rest) {
-        Ok(items) => Ok(Some((
-            items
-                .into_iter()
-                .map(|j| match j.value {
-                    // No escapes: the value is the literal between the quotes.
-                    None => a.node(&rest[j.start + 1..j.end - 1], j.start, j.end),
-                    Some(decoded) => a.node_with(Cow::Owned(decoded), j.start, j.end),
-                })
-                .collect(),
-            true,
-        ))),
+    let mut nodes = Vec::new();
+    let found = for_each_json_string(rest, |j| {
+        nodes.push(match j.value {
+            // No escapes: the value is the literal between the quotes.
+            None => a.node(&rest[j.start + 1..j.end - 1], j.start, j.end),
+            Some(decoded) => a.node_with(Cow::Owned(decoded), j.start, j.end),
+        })
+    });
+    match found {
+        Ok(()) => Ok(Some((nodes, true))),
         Err(e @ JsonArrayError::NotStringArray) => Err(e.to_string()),
         Err(_) => Ok(None),
     }
@@ -596,6 +665,21 @@ mod tests {
             vec!["föo", "bàr", r#""âbc xÿz""#]
         );
         assert_eq!(words("a\\"), vec!["a"]);
+        // Go's unicode.IsSpace also splits at non-ASCII white space.
+        assert_eq!(words("a\u{a0}b\u{85}c\u{3000} d"), vec!["a", "b", "c", "d"]);
+        // The escape counts in double quotes, not in single ones.
+        assert_eq!(words(r#""a\" b" c"#), vec![r#""a\" b""#, "c"]);
+        assert_eq!(words(r"'a\' b"), vec![r"'a\'", "b"]);
+        assert_eq!(words("'a b'c d"), vec!["'a b'c", "d"]);
+        // An empty quoted word is still a word.
+        assert_eq!(words("'' x"), vec!["''", "x"]);
+        assert_eq!(
+            parse_words("a`b c` é`", '`')
+                .into_iter()
+                .map(|(s, e)| &"a`b c` é`"[s..e])
+                .collect::<Vec<_>>(),
+            vec!["a`b", "c` é"]
+        );
     }
 
     #[test]
