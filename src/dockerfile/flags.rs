@@ -92,9 +92,14 @@ impl<'a> Flags<'a, '_> {
 
     /// The names of the flags given, sorted, each once.
     pub fn used(&self) -> Vec<String> {
-        let mut names: Vec<String> = self.uses.iter().map(|(n, _)| n.to_string()).collect();
-        names.sort_unstable();
-        names.dedup();
+        // Kept sorted while built, so that a repeated flag (`--mount` is
+        // usually given several times) is found before it is copied.
+        let mut names: Vec<String> = Vec::with_capacity(self.uses.len());
+        for (name, _) in &self.uses {
+            if let Err(at) = names.binary_search_by(|n| n.as_str().cmp(name)) {
+                names.insert(at, (*name).to_owned());
+            }
+        }
         names
     }
 }

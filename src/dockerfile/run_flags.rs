@@ -78,6 +78,39 @@ pub struct MountField<'a> {
     pub span: Span,
 }
 
+impl<'a> MountField<'a> {
+    /// The field `csv` of the mount value `value`; see [`RunMount::parse`]
+    /// for `value_offset` and `map`.
+    fn new(csv: CsvField, value: &Word<'a>, value_offset: Option<usize>, map: &LineMap) -> Self {
+        let (start, end, quoted) = (csv.start, csv.end, csv.quoted);
+        let field = csv.into_text(&value.text);
+        // Offsets into the source are exact only for a field written as is.
+        let exact = value_offset.filter(|_| !quoted);
+        let span = exact.map_or(value.span, |o| map.span(o + start, o + end));
+        let (key, value) = match memchr::memchr(b'=', field.as_bytes()) {
+            Some(eq) => (
+                cow_slice(&field, 0..eq),
+                Some(Word {
+                    span: exact.map_or(value.span, |o| map.span(o + start + eq + 1, o + end)),
+                    text: cow_slice(&field, eq + 1..field.len()),
+                }),
+            ),
+            None => (field.clone(), None),
+        };
+        let key = if key.bytes().any(|b| b.is_ascii_uppercase()) {
+            Cow::Owned(key.to_ascii_lowercase())
+        } else {
+            key
+        };
+        MountField {
+            field,
+            key,
+            value,
+            span,
+        }
+    }
+}
+
 /// A fully checked mount, with expanded values.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize)]
 pub struct Mount<'a> {
@@ -120,45 +153,28 @@ impl<'a> RunMount<'a> {
         value_offset: Option<usize>,
         map: &LineMap,
     ) -> Result<Self, String> {
-        let csv = parse_csv(&value.text).map_err(|e| format!("failed to parse csv mounts: {e}"))?;
-        let mut fields = Vec::with_capacity(csv.len());
+        let csv_error = |e: String| format!("failed to parse csv mounts: {e}");
+        let csv = CsvFields::new(&value.text).map_err(csv_error)?;
+        // At most one field per comma, plus the last: one allocation.
+        let commas = value.text.bytes().filter(|&b| b == b',').count();
+        let mut fields = Vec::with_capacity(commas + 1);
+        // BuildKit reports a `from=` with a variable only once the whole
+        // CSV record has parsed, so a CSV error later in it wins.
+        let mut from_has_variable = false;
         for f in csv {
-            let (start, end, quoted) = (f.start, f.end, f.quoted);
-            let field = f.into_text(&value.text);
-            let (key, raw_value) = match field.find('=') {
-                Some(eq) => (
-                    cow_slice(&field, 0..eq),
-                    Some((eq, cow_slice(&field, eq + 1..field.len()))),
-                ),
-                None => (field.clone(), None),
-            };
-            let exact = value_offset.filter(|_| !quoted);
-            let span = exact.map_or(value.span, |o| map.span(o + start, o + end));
-            let value_word = raw_value.map(|(eq, text)| Word {
-                span: exact.map_or(value.span, |o| map.span(o + start + eq + 1, o + end)),
-                text,
-            });
-            let key = if key.bytes().any(|b| b.is_ascii_uppercase()) {
-                Cow::Owned(key.to_ascii_lowercase())
-            } else {
-                key
-            };
-            fields.push(MountField {
-                key,
-                field,
-                value: value_word,
-                span,
-            });
-        }
-        for f in &fields {
-            if f.key == "from"
-                && let Some(v) = &f.value
+            let field = MountField::new(f.map_err(csv_error)?, &value, value_offset, map);
+            if field.key == "from"
+                && let Some(v) = &field.value
                 && v.text.find('$').is_some_and(|i| i != v.text.len() - 1)
             {
-                return Err(
-                    "'from' doesn't support variable expansion, define alias stage instead".into(),
-                );
+                from_has_variable = true;
             }
+            fields.push(field);
+        }
+        if from_has_variable {
+            return Err(
+                "'from' doesn't support variable expansion, define alias stage instead".into(),
+            );
         }
         let mount = resolve_fields(&fields, &mut |w: &Word<'a>| {
             Ok(is_literal(&w.text).then(|| w.text.clone()))
@@ -185,7 +201,9 @@ impl<'a> RunMount<'a> {
 
 /// Text that `${}` expansion leaves unchanged.
 fn is_literal(s: &str) -> bool {
-    !s.contains(['$', '\'', '"', '\\', '`'])
+    // A byte test: every character it looks for is ASCII.
+    !s.bytes()
+        .any(|b| matches!(b, b'$' | b'\'' | b'"' | b'\\' | b'`'))
 }
 
 /// Go's `strconv.ParseBool`.
@@ -252,37 +270,83 @@ pub fn ram_in_bytes(s: &str) -> Result<i64, String> {
     Ok((size * mul) as i64)
 }
 
-/// BuildKit's mount checks. `expand` gives a value's expansion, or `None`
-/// when it is not known yet (checks that need it are skipped and no mount
-/// is returned).
 /// A mount value's expansion: `Ok(None)` when it is not known yet.
 type ExpandValue<'e, 'a> = dyn FnMut(&Word<'a>) -> Result<Option<Cow<'a, str>>, String> + 'e;
 
+/// The keys a `--mount` value accepts, as BuildKit spells them (for "did
+/// you mean" hints).
+const MOUNT_KEYS: [&str; 19] = [
+    "type",
+    "from",
+    "source",
+    "target",
+    "readonly",
+    "id",
+    "sharing",
+    "required",
+    "size",
+    "mode",
+    "uid",
+    "gid",
+    "src",
+    "dst",
+    "destination",
+    "ro",
+    "rw",
+    "readwrite",
+    "env",
+];
+
+/// A key of [`MOUNT_KEYS`], its aliases folded into one variant.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum MountKey {
+    Type,
+    From,
+    Source,
+    Target,
+    ReadOnly,
+    ReadWrite,
+    Id,
+    Sharing,
+    Required,
+    Size,
+    Mode,
+    Uid,
+    Gid,
+    Env,
+}
+
+impl MountKey {
+    /// The key a lower-cased field key names. Read once per field, so the
+    /// checks below switch on a small enum instead of comparing strings.
+    fn parse(key: &str) -> Option<Self> {
+        Some(match key {
+            "type" => MountKey::Type,
+            "from" => MountKey::From,
+            "source" | "src" => MountKey::Source,
+            "target" | "dst" | "destination" => MountKey::Target,
+            "readonly" | "ro" => MountKey::ReadOnly,
+            "readwrite" | "rw" => MountKey::ReadWrite,
+            "id" => MountKey::Id,
+            "sharing" => MountKey::Sharing,
+            "required" => MountKey::Required,
+            "size" => MountKey::Size,
+            "mode" => MountKey::Mode,
+            "uid" => MountKey::Uid,
+            "gid" => MountKey::Gid,
+            "env" => MountKey::Env,
+            _ => return None,
+        })
+    }
+}
+
+/// BuildKit's mount checks. `expand` gives a value's expansion, or `None`
+/// when it is not known yet (checks that need it are skipped and no mount
+/// is returned).
 fn resolve_fields<'a>(
     fields: &[MountField<'a>],
     expand: &mut ExpandValue<'_, 'a>,
 ) -> Result<Option<Mount<'a>>, String> {
-    const KEYS: [&str; 19] = [
-        "type",
-        "from",
-        "source",
-        "target",
-        "readonly",
-        "id",
-        "sharing",
-        "required",
-        "size",
-        "mode",
-        "uid",
-        "gid",
-        "src",
-        "dst",
-        "destination",
-        "ro",
-        "rw",
-        "readwrite",
-        "env",
-    ];
     let mut m = Mount {
         mount_type: MountType::Bind,
         from: None,
@@ -304,21 +368,24 @@ fn resolve_fields<'a>(
     let mut complete = true;
     for f in fields {
         let key: &str = &f.key;
+        let known = MountKey::parse(key);
         let Some(word) = &f.value else {
-            match key {
-                "readonly" | "ro" => {
+            match known {
+                Some(MountKey::ReadOnly) => {
                     m.read_only = true;
                     ro_auto = false;
                 }
-                "readwrite" | "rw" => {
+                Some(MountKey::ReadWrite) => {
                     m.read_only = false;
                     ro_auto = false;
                 }
-                "required" if !type_known => complete = false,
-                "required" if matches!(m.mount_type, MountType::Secret | MountType::Ssh) => {
+                Some(MountKey::Required) if !type_known => complete = false,
+                Some(MountKey::Required)
+                    if matches!(m.mount_type, MountType::Secret | MountType::Ssh) =>
+                {
                     m.required = true;
                 }
-                "required" => {
+                Some(MountKey::Required) => {
                     return Err(format!(
                         "unexpected key '{key}' for mount type '{}'",
                         m.mount_type.as_str()
@@ -333,42 +400,42 @@ fn resolve_fields<'a>(
             }
             continue;
         };
-        if !KEYS.contains(&key) {
-            let help = super::flags::suggest(key, &KEYS)
+        let Some(known) = known else {
+            let help = super::flags::suggest(key, &MOUNT_KEYS)
                 .map(|s| format!(" (did you mean {s}?)"))
                 .unwrap_or_default();
             return Err(format!("unexpected key '{key}' in '{}'{help}", f.field));
-        }
+        };
         let Some(value) = expand(word)? else {
             complete = false;
-            match key {
-                "type" => type_known = false,
-                "readonly" | "ro" | "readwrite" | "rw" => ro_auto = false,
+            match known {
+                MountKey::Type => type_known = false,
+                MountKey::ReadOnly | MountKey::ReadWrite => ro_auto = false,
                 _ => {}
             }
             continue;
         };
         let invalid = || format!("invalid value for {key}: {value}");
-        match key {
-            "type" => {
+        match known {
+            MountKey::Type => {
                 let Some(t) = MountType::parse(&value) else {
                     return Err(format!("unsupported mount type {}", quote(&value)));
                 };
                 m.mount_type = t;
                 type_known = true;
             }
-            "from" => m.from = Some(value),
-            "source" | "src" => m.source = Some(value),
-            "target" | "dst" | "destination" => m.target = Some(value),
-            "readonly" | "ro" => {
+            MountKey::From => m.from = Some(value),
+            MountKey::Source => m.source = Some(value),
+            MountKey::Target => m.target = Some(value),
+            MountKey::ReadOnly => {
                 m.read_only = parse_go_bool(&value).ok_or_else(invalid)?;
                 ro_auto = false;
             }
-            "readwrite" | "rw" => {
+            MountKey::ReadWrite => {
                 m.read_only = !parse_go_bool(&value).ok_or_else(invalid)?;
                 ro_auto = false;
             }
-            "required" => {
+            MountKey::Required => {
                 if !type_known {
                     complete = false;
                 } else if matches!(m.mount_type, MountType::Secret | MountType::Ssh) {
@@ -380,7 +447,7 @@ fn resolve_fields<'a>(
                     ));
                 }
             }
-            "size" => {
+            MountKey::Size => {
                 if !type_known {
                     complete = false;
                 } else if m.mount_type == MountType::Tmpfs {
@@ -392,8 +459,8 @@ fn resolve_fields<'a>(
                     ));
                 }
             }
-            "id" => m.id = Some(value),
-            "sharing" => {
+            MountKey::Id => m.id = Some(value),
+            MountKey::Sharing => {
                 let is = |name: &str| value.eq_ignore_ascii_case(name);
                 m.sharing = Some(if is("shared") {
                     CacheSharing::Shared
@@ -405,26 +472,25 @@ fn resolve_fields<'a>(
                     return Err(format!("unsupported sharing value {}", quote(&value)));
                 });
             }
-            "mode" => {
+            MountKey::Mode => {
                 m.mode = Some(
                     parse_u32(&value, 8)
                         .ok_or_else(|| format!("invalid value {value} for mode"))?,
                 );
             }
-            "uid" => {
+            MountKey::Uid => {
                 m.uid = Some(
                     parse_u32(&value, 10)
                         .ok_or_else(|| format!("invalid value {value} for uid"))?,
                 );
             }
-            "gid" => {
+            MountKey::Gid => {
                 m.gid = Some(
                     parse_u32(&value, 10)
                         .ok_or_else(|| format!("invalid value {value} for gid"))?,
                 );
             }
-            "env" => m.env = Some(value),
-            _ => {}
+            MountKey::Env => m.env = Some(value),
         }
     }
     if !type_known {
@@ -501,68 +567,110 @@ impl CsvField {
 
 /// Split one CSV record (Go's `encoding/csv` rules, one line) into fields.
 pub fn parse_csv(s: &str) -> Result<Vec<CsvField>, String> {
-    if s.is_empty() {
-        return Err("empty value".into());
+    CsvFields::new(s)?.collect()
+}
+
+/// The fields of one CSV record, split one at a time so that a caller can
+/// build its own per-field values without an intermediate vector.
+pub struct CsvFields<'r> {
+    record: &'r str,
+    /// Where the next field starts.
+    pos: usize,
+    /// Set once the last field (or an error) has been yielded.
+    done: bool,
+}
+
+impl<'r> CsvFields<'r> {
+    /// The splitter for `record`; an empty record is an error, as for Go's
+    /// reader (which sees no record at all).
+    pub fn new(record: &'r str) -> Result<Self, String> {
+        if record.is_empty() {
+            return Err("empty value".into());
+        }
+        Ok(CsvFields {
+            record,
+            pos: 0,
+            done: false,
+        })
     }
-    let mut out = Vec::new();
-    let mut pos = 0;
-    loop {
-        if s[pos..].starts_with('"') {
-            let start = pos;
-            let mut field = String::new();
-            let mut i = pos + 1;
-            loop {
-                let Some(q) = s[i..].find('"') else {
-                    return Err("extraneous or missing \" in quoted-field".into());
-                };
-                field.push_str(&s[i..i + q]);
-                i += q + 1;
-                if s[i..].starts_with('"') {
-                    field.push('"');
-                    i += 1;
-                    continue;
-                }
-                break;
-            }
-            out.push(CsvField {
-                start,
-                end: i,
-                quoted: true,
-                unquoted: Some(field),
-            });
-            if i == s.len() {
-                return Ok(out);
-            }
-            if !s[i..].starts_with(',') {
+
+    /// The quoted field starting at `self.pos`: its unquoted text and the
+    /// offset just after its closing quote.
+    fn quoted(&self) -> Result<(String, usize), String> {
+        let bytes = self.record.as_bytes();
+        let mut text = String::new();
+        let mut i = self.pos + 1;
+        loop {
+            let Some(q) = bytes.get(i..).and_then(|rest| memchr::memchr(b'"', rest)) else {
                 return Err("extraneous or missing \" in quoted-field".into());
+            };
+            text.push_str(self.record.get(i..i + q).unwrap_or_default());
+            i += q + 1;
+            // A doubled quote stands for one quote inside the field.
+            if bytes.get(i) == Some(&b'"') {
+                text.push('"');
+                i += 1;
+                continue;
             }
-            pos = i + 1;
+            return Ok((text, i));
+        }
+    }
+}
+
+impl Iterator for CsvFields<'_> {
+    type Item = Result<CsvField, String>;
+
+    fn next(&mut self) -> Option<Self::Item> {
+        if self.done {
+            return None;
+        }
+        let bytes = self.record.as_bytes();
+        let start = self.pos;
+        let (field, end) = if bytes.get(start) == Some(&b'"') {
+            let (text, end) = match self.quoted() {
+                Ok(q) => q,
+                Err(e) => {
+                    self.done = true;
+                    return Some(Err(e));
+                }
+            };
+            if end < bytes.len() && bytes.get(end) != Some(&b',') {
+                self.done = true;
+                return Some(Err("extraneous or missing \" in quoted-field".into()));
+            }
+            let field = CsvField {
+                start,
+                end,
+                quoted: true,
+                unquoted: Some(text),
+            };
+            (field, end)
         } else {
-            let end = s[pos..].find(',').map_or(s.len(), |i| pos + i);
-            let field = &s[pos..end];
-            if field.contains('"') {
-                return Err("bare \" in non-quoted-field".into());
-            }
-            out.push(CsvField {
-                start: pos,
+            // One scan finds the field's end and any quote before it.
+            let rest = bytes.get(start..).unwrap_or_default();
+            let end = match memchr::memchr2(b',', b'"', rest) {
+                Some(i) if rest.get(i) == Some(&b'"') => {
+                    self.done = true;
+                    return Some(Err("bare \" in non-quoted-field".into()));
+                }
+                Some(i) => start + i,
+                None => bytes.len(),
+            };
+            let field = CsvField {
+                start,
                 end,
                 quoted: false,
                 unquoted: None,
-            });
-            if end == s.len() {
-                return Ok(out);
-            }
-            pos = end + 1;
+            };
+            (field, end)
+        };
+        // A comma at the very end still opens one last, empty field.
+        if end == bytes.len() {
+            self.done = true;
+        } else {
+            self.pos = end + 1;
         }
-        if pos == s.len() {
-            out.push(CsvField {
-                start: pos,
-                end: pos,
-                quoted: false,
-                unquoted: None,
-            });
-            return Ok(out);
-        }
+        Some(Ok(field))
     }
 }
 
