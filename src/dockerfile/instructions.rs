@@ -152,7 +152,7 @@ pub struct RunInstruction<'a> {
     pub security_mode: SecurityMode,
     pub devices: Vec<RunDevice<'a>>,
     /// The flag names given, sorted.
-    pub flags_used: Vec<String>,
+    pub flags_used: Vec<&'static str>,
 }
 
 #[derive(Clone, Debug, PartialEq, Eq, Serialize)]

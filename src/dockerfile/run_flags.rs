@@ -84,18 +84,20 @@ impl<'a> MountField<'a> {
     fn new(csv: CsvField, value: &Word<'a>, value_offset: Option<usize>, map: &LineMap) -> Self {
         let (start, end, quoted) = (csv.start, csv.end, csv.quoted);
         let field = csv.into_text(&value.text);
+        // A key is a few bytes: a plain scan beats `memchr`'s setup.
+        let eq = field.bytes().position(|b| b == b'=');
         // Offsets into the source are exact only for a field written as is.
         let exact = value_offset.filter(|_| !quoted);
-        let span = exact.map_or(value.span, |o| map.span(o + start, o + end));
-        let (key, value) = match memchr::memchr(b'=', field.as_bytes()) {
-            Some(eq) => (
-                cow_slice(&field, 0..eq),
-                Some(Word {
-                    span: exact.map_or(value.span, |o| map.span(o + start + eq + 1, o + end)),
-                    text: cow_slice(&field, eq + 1..field.len()),
-                }),
-            ),
-            None => (field.clone(), None),
+        let (span, value_span) = match exact {
+            None => (value.span, Some(value.span)),
+            Some(o) => field_spans(map, o + start, o + end, eq.map(|eq| o + start + eq + 1)),
+        };
+        let (key, value) = match (eq, value_span) {
+            (Some(eq), Some(span)) => {
+                let (key, text) = split_at_eq(&field, eq);
+                (key, Some(Word { text, span }))
+            }
+            _ => (field.clone(), None),
         };
         let key = if key.bytes().any(|b| b.is_ascii_uppercase()) {
             Cow::Owned(key.to_ascii_lowercase())
@@ -107,6 +109,48 @@ impl<'a> MountField<'a> {
             key,
             value,
             span,
+        }
+    }
+}
+
+/// The source spans of a field at `start..end` of the joined text and of
+/// its value, which starts at `value_start`. Each is what [`LineMap::span`]
+/// gives, but a field that one line holds whole (nearly all of them) needs
+/// one lookup instead of two.
+fn field_spans(
+    map: &LineMap,
+    start: usize,
+    end: usize,
+    value_start: Option<usize>,
+) -> (Span, Option<Span>) {
+    match (map.contiguous_range(start, end), value_start) {
+        (Some(range), None) => (Span::new(range.start, range.end), None),
+        // An empty value at the end of a line would map to the start of
+        // the next one: left to `LineMap::span`.
+        (Some(range), Some(v)) if v < end => (
+            Span::new(range.start, range.end),
+            Some(Span::new(range.start + (v - start), range.end)),
+        ),
+        _ => (map.span(start, end), value_start.map(|v| map.span(v, end))),
+    }
+}
+
+/// `field` cut around the `=` at `eq`, borrowing when `field` borrows.
+fn split_at_eq<'a>(field: &Cow<'a, str>, eq: usize) -> (Cow<'a, str>, Cow<'a, str>) {
+    fn split(s: &str, eq: usize) -> (&str, &str) {
+        (
+            s.get(..eq).unwrap_or_default(),
+            s.get(eq + 1..).unwrap_or_default(),
+        )
+    }
+    match field {
+        Cow::Borrowed(s) => {
+            let (key, value) = split(s, eq);
+            (Cow::Borrowed(key), Cow::Borrowed(value))
+        }
+        Cow::Owned(s) => {
+            let (key, value) = split(s, eq);
+            (Cow::Owned(key.to_owned()), Cow::Owned(value.to_owned()))
         }
     }
 }
@@ -829,6 +873,27 @@ mod tests {
         );
         assert!(mount("type=cache,\"target=/a,b\"").unwrap().mount.is_some());
         assert!(mount("type=cache,ta\"rget").is_err());
+    }
+
+    #[test]
+    fn field_spans_match_line_map_spans() {
+        // 18 joined bytes from offset 0, then 5 from offset 30: every
+        // field, with and without a value, on one line or across both.
+        let map = LineMap::from_pieces(0, &[(0, 18), (30, 5)]);
+        let mut failures = Vec::new();
+        for start in 0..=24 {
+            for end in start..=24 {
+                let values = std::iter::once(None).chain((start..=end).map(Some));
+                for value_start in values {
+                    let got = field_spans(&map, start, end, value_start);
+                    let want = (map.span(start, end), value_start.map(|v| map.span(v, end)));
+                    if got != want {
+                        failures.push((start, end, value_start, got, want));
+                    }
+                }
+            }
+        }
+        assert!(failures.is_empty(), "{failures:?}");
     }
 
     #[test]
