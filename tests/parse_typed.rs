@@ -400,6 +400,12 @@ fn stages_and_global_args() {
         error("RUN x\nFROM a\n").message,
         "no build stage in current context"
     );
+    // As in BuildKit, an instruction before the first FROM is typed first:
+    // its own error wins over the missing stage.
+    assert_eq!(
+        error("WORKDIR\nFROM a\n").message,
+        "WORKDIR requires exactly one argument"
+    );
     assert!(
         error("FROM a AS 1st\n")
             .message

@@ -318,18 +318,28 @@ pub(crate) fn scan_nodes<'a>(
             });
         }
         let instr_span = |end: usize| Span::new(token_start, end.max(token_start));
-        let mut node = new_node_from_line(
+        // A `match` rather than `map_err(..)?`: each of those would copy
+        // the 248-byte node once more.
+        let parsed = new_node_from_line(
             &joined,
             &map,
             text,
             escape,
             std::mem::take(&mut comments),
             0,
-        )
-        .map_err(|m| {
-            SourceDiagnostic::error(src, instr_span(last_end), "dockerfile::syntax", m)
-                .with_label("in this instruction")
-        })?;
+        );
+        let mut node = match parsed {
+            Ok(node) => node,
+            Err(m) => {
+                return Err(SourceDiagnostic::error(
+                    src,
+                    instr_span(last_end),
+                    "dockerfile::syntax",
+                    m,
+                )
+                .with_label("in this instruction"));
+            }
+        };
         let needs_heredocs = can_contain_heredoc(&node) && has_heredoc_marker(&joined);
         node.original = joined;
         node.line_map = map;

@@ -13,7 +13,7 @@ use serde::Serialize;
 use super::directives::Directive;
 use super::instructions::{ArgInstruction, FromInstruction, Instruction, convert};
 use super::lines::scan_nodes;
-use super::nodes::{Node, ParsedNodes, Warning};
+use super::nodes::{Keyword, Node, ParsedNodes, Warning};
 use crate::source::{SourceDiagnostic, SourceFile, Span};
 
 /// A Dockerfile, parsed and typed, expansion not yet applied. Its values
@@ -97,6 +97,34 @@ pub fn from_nodes<'a>(
     builder.finish(nodes.warnings, nodes.directives, nodes.escape)
 }
 
+/// Converts a node, reporting a typing error as a diagnostic.
+fn convert_node<'a>(
+    src: &SourceFile,
+    node: &mut Node<'a>,
+    warnings: &mut Vec<Warning>,
+) -> Result<Instruction<'a>, SourceDiagnostic> {
+    let keyword = node.keyword;
+    convert(node, warnings).map_err(|e| {
+        let d = SourceDiagnostic::error(src, e.span, "dockerfile::instruction", e.message)
+            .with_label(format!("in this {}", keyword.name()));
+        match e.help {
+            Some(h) => d.with_help(h),
+            None => d,
+        }
+    })
+}
+
+/// An instruction other than ARG before the first FROM.
+fn no_stage(src: &SourceFile, span: Span) -> SourceDiagnostic {
+    SourceDiagnostic::error(
+        src,
+        span,
+        "dockerfile::no-stage",
+        "no build stage in current context",
+    )
+    .with_help("only ARG may come before the first FROM")
+}
+
 /// Types instructions one by one and groups them into stages.
 struct StagesBuilder<'s, 'a> {
     src: &'s SourceFile,
@@ -119,16 +147,27 @@ impl<'s, 'a> StagesBuilder<'s, 'a> {
     fn push(&mut self, node: &mut Node<'a>) -> Result<(), SourceDiagnostic> {
         let src = self.src;
         let node_span = node.span;
-        let keyword = node.keyword;
-        let instruction = convert(node, &mut self.warnings).map_err(|e| {
-            let d = SourceDiagnostic::error(src, e.span, "dockerfile::instruction", e.message)
-                .with_label(format!("in this {}", keyword.name()));
-            match e.help {
-                Some(h) => d.with_help(h),
-                None => d,
-            }
-        })?;
-        match instruction {
+        let opens_or_global = node.keyword == Keyword::From
+            || (node.keyword == Keyword::Arg && self.stages.is_empty());
+        if !opens_or_global {
+            // The common case, converted straight into its stage's vector:
+            // an `Instruction` is about 400 bytes, and every intermediate
+            // binding of it would be one more copy.
+            return match self.stages.last_mut() {
+                Some(stage) => {
+                    let instruction = convert_node(src, node, &mut self.warnings)?;
+                    stage.span = stage.span.join(instruction.span());
+                    stage.instructions.push(instruction);
+                    Ok(())
+                }
+                None => {
+                    // A typing error in the instruction is reported first.
+                    convert_node(src, node, &mut self.warnings)?;
+                    Err(no_stage(src, node_span))
+                }
+            };
+        }
+        match convert_node(src, node, &mut self.warnings)? {
             Instruction::From(from) => {
                 if let Some(name) = &from.stage_name
                     && let Some(prev) = self
@@ -157,19 +196,13 @@ impl<'s, 'a> StagesBuilder<'s, 'a> {
                 });
             }
             Instruction::Arg(arg) if self.stages.is_empty() => self.global_args.push(arg),
-            other => {
-                let Some(stage) = self.stages.last_mut() else {
-                    return Err(SourceDiagnostic::error(
-                        src,
-                        node_span,
-                        "dockerfile::no-stage",
-                        "no build stage in current context",
-                    )
-                    .with_help("only ARG may come before the first FROM"));
-                };
-                stage.span = stage.span.join(other.span());
-                stage.instructions.push(other);
-            }
+            other => match self.stages.last_mut() {
+                Some(stage) => {
+                    stage.span = stage.span.join(other.span());
+                    stage.instructions.push(other);
+                }
+                None => return Err(no_stage(src, node_span)),
+            },
         }
         Ok(())
     }
