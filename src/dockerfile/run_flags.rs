@@ -811,6 +811,15 @@ impl<'a> RunDevice<'a> {
 mod tests {
     use super::*;
 
+    #[test]
+    fn every_listed_mount_key_is_known() {
+        // The hint list and the key enum must name the same keys.
+        for key in MOUNT_KEYS {
+            assert!(MountKey::parse(key).is_some(), "{key}");
+        }
+        assert!(MountKey::parse("targets").is_none());
+    }
+
     fn mount(v: &str) -> Result<RunMount<'_>, String> {
         let map = LineMap::contiguous(0, v.len());
         RunMount::parse(
