@@ -10,6 +10,16 @@ use crate::source::Span;
 use super::super::ir::*;
 use super::{Installed, Interpreter, excerpt, manager_ecosystem, op_str, split_requirement};
 
+/// Where a command's effect sits: its span, its stage and the excerpt of
+/// the RUN instruction it belongs to (what provenance and diagnostics
+/// name).
+#[derive(Clone, Copy)]
+struct EffectSite<'t> {
+    span: Span,
+    stage: usize,
+    instruction: &'t str,
+}
+
 impl Interpreter<'_> {
     pub(super) fn interpret_run(
         &mut self,
@@ -51,6 +61,11 @@ impl Interpreter<'_> {
 
         for (cmd, effect) in analysis.effects() {
             let span = map(effect.span());
+            let site = EffectSite {
+                span,
+                stage,
+                instruction: &excerpt_text,
+            };
             let prov = |this: &Self| this.prov(span, stage, &excerpt_text);
             let known = |a: &shell::Arg| a.known().map(str::to_string);
             let resolve = |p: &str| cmd.resolve_path(workdir, p);
@@ -121,15 +136,7 @@ impl Interpreter<'_> {
                         });
                     }
                     for req in &options.requirements {
-                        self.requirements_file(
-                            stage,
-                            req,
-                            &resolve,
-                            span,
-                            &excerpt_text,
-                            &inline_keeps,
-                            run_index,
-                        );
+                        self.requirements_file(req, &resolve, site, &inline_keeps, run_index);
                     }
                     if options.constraints.iter().any(|_| true) {
                         self.notes.push(Note {
@@ -317,21 +324,13 @@ impl Interpreter<'_> {
                 }
                 Effect::MakeDir { paths, mode, .. } => {
                     let mode = mode.as_ref().and_then(|m| u32::from_str_radix(m, 8).ok());
-                    self.file_op_per_path(
-                        paths,
-                        cmd,
-                        workdir,
-                        span,
-                        stage,
-                        &excerpt_text,
-                        |path| {
-                            Some(FileOpKind::MakeDir {
-                                path,
-                                mode,
-                                owner: None,
-                            })
-                        },
-                    );
+                    self.file_op_per_path(paths, &resolve, site, |path| {
+                        Some(FileOpKind::MakeDir {
+                            path,
+                            mode,
+                            owner: None,
+                        })
+                    });
                 }
                 Effect::Chown {
                     paths,
@@ -346,21 +345,13 @@ impl Interpreter<'_> {
                         (None, Some(g)) => format!(":{g}"),
                         (None, None) => String::new(),
                     };
-                    self.file_op_per_path(
-                        paths,
-                        cmd,
-                        workdir,
-                        span,
-                        stage,
-                        &excerpt_text,
-                        |path| {
-                            Some(FileOpKind::Chown {
-                                path,
-                                owner: owner.clone(),
-                                recursive: *recursive,
-                            })
-                        },
-                    );
+                    self.file_op_per_path(paths, &resolve, site, |path| {
+                        Some(FileOpKind::Chown {
+                            path,
+                            owner: owner.clone(),
+                            recursive: *recursive,
+                        })
+                    });
                 }
                 Effect::Chmod {
                     paths,
@@ -368,45 +359,31 @@ impl Interpreter<'_> {
                     recursive,
                     ..
                 } => {
-                    self.file_op_per_path(
-                        paths,
-                        cmd,
-                        workdir,
-                        span,
-                        stage,
-                        &excerpt_text,
-                        |path| {
-                            Some(FileOpKind::Chmod {
-                                path,
-                                mode: mode.clone(),
-                                recursive: *recursive,
-                            })
-                        },
-                    );
+                    self.file_op_per_path(paths, &resolve, site, |path| {
+                        Some(FileOpKind::Chmod {
+                            path,
+                            mode: mode.clone(),
+                            recursive: *recursive,
+                        })
+                    });
                 }
                 Effect::Symlink { target, link, .. } => {
                     let kind = known(target)
                         .zip(known(link).and_then(|v| resolve(&v)))
                         .map(|(target, link)| FileOpKind::Symlink { link, target });
-                    self.file_op_or_unknown(kind, span, stage, &excerpt_text, link);
+                    self.file_op_or_unknown(kind, site, link);
                 }
                 Effect::HardLink { target, link, .. } => {
                     let kind = known(target)
                         .and_then(|v| resolve(&v))
                         .zip(known(link).and_then(|v| resolve(&v)))
                         .map(|(target, link)| FileOpKind::Hardlink { link, target });
-                    self.file_op_or_unknown(kind, span, stage, &excerpt_text, link);
+                    self.file_op_or_unknown(kind, site, link);
                 }
                 Effect::Touch { paths, .. } => {
-                    self.file_op_per_path(
-                        paths,
-                        cmd,
-                        workdir,
-                        span,
-                        stage,
-                        &excerpt_text,
-                        |path| Some(FileOpKind::Touch { path }),
-                    );
+                    self.file_op_per_path(paths, &resolve, site, |path| {
+                        Some(FileOpKind::Touch { path })
+                    });
                 }
                 Effect::WriteFile {
                     path,
@@ -445,22 +422,14 @@ impl Interpreter<'_> {
                     paths, recursive, ..
                 } => {
                     // Temporary files are gone from a scratch image anyway.
-                    self.file_op_per_path(
-                        paths,
-                        cmd,
-                        workdir,
-                        span,
-                        stage,
-                        &excerpt_text,
-                        |path| {
-                            (!(path.starts_with("/tmp/") || path == "/tmp")).then_some(
-                                FileOpKind::Remove {
-                                    path,
-                                    recursive: *recursive,
-                                },
-                            )
-                        },
-                    );
+                    self.file_op_per_path(paths, &resolve, site, |path| {
+                        (!(path.starts_with("/tmp/") || path == "/tmp")).then_some(
+                            FileOpKind::Remove {
+                                path,
+                                recursive: *recursive,
+                            },
+                        )
+                    });
                 }
                 Effect::CopyPath {
                     sources,
@@ -479,7 +448,7 @@ impl Interpreter<'_> {
                             recursive: *recursive,
                         },
                     );
-                    self.file_op_or_unknown(kind, span, stage, &excerpt_text, dest);
+                    self.file_op_or_unknown(kind, site, dest);
                 }
                 Effect::MovePath { sources, dest, .. } => {
                     let sources: Option<Vec<String>> = sources
@@ -489,7 +458,7 @@ impl Interpreter<'_> {
                     let kind = sources
                         .zip(known(dest).and_then(|v| resolve(&v)))
                         .map(|(sources, dest)| FileOpKind::Move { sources, dest });
-                    self.file_op_or_unknown(kind, span, stage, &excerpt_text, dest);
+                    self.file_op_or_unknown(kind, site, dest);
                 }
                 Effect::Download { url, dest, .. } => {
                     let what = excerpt(self.source.slice(span));
@@ -533,27 +502,24 @@ impl Interpreter<'_> {
     }
 
     /// One file operation per path of a command, or a diagnostic for a path
-    /// whose value is not known before the build runs. `make` returns `None`
-    /// for paths the image does not care about.
-    #[allow(clippy::too_many_arguments)]
+    /// whose value is not known before the build runs. `resolve` makes a
+    /// known path absolute; `make` returns `None` for paths the image does
+    /// not care about.
     fn file_op_per_path(
         &mut self,
         paths: &[shell::Arg],
-        cmd: &shell::Command,
-        workdir: &str,
-        span: Span,
-        stage: usize,
-        excerpt_text: &str,
+        resolve: &dyn Fn(&str) -> Option<String>,
+        site: EffectSite<'_>,
         make: impl Fn(String) -> Option<FileOpKind>,
     ) {
         for p in paths {
-            match p.known().and_then(|v| cmd.resolve_path(workdir, v)) {
+            match p.known().and_then(resolve) {
                 Some(path) => {
                     if let Some(kind) = make(path) {
-                        self.file_op_or_unknown(Some(kind), span, stage, excerpt_text, p);
+                        self.file_op_or_unknown(Some(kind), site, p);
                     }
                 }
-                None => self.unknown_path(span, stage, excerpt_text, p),
+                None => self.unknown_path(site, p),
             }
         }
     }
@@ -563,28 +529,26 @@ impl Interpreter<'_> {
     fn file_op_or_unknown(
         &mut self,
         kind: Option<FileOpKind>,
-        span: Span,
-        stage: usize,
-        excerpt_text: &str,
+        site: EffectSite<'_>,
         arg: &shell::Arg,
     ) {
         match kind {
             Some(kind) => {
-                let provenance = self.prov(span, stage, excerpt_text);
+                let provenance = self.prov(site.span, site.stage, site.instruction);
                 self.files.push(FileOp { kind, provenance });
             }
-            None => self.unknown_path(span, stage, excerpt_text, arg),
+            None => self.unknown_path(site, arg),
         }
     }
 
-    fn unknown_path(&mut self, span: Span, stage: usize, instruction: &str, arg: &shell::Arg) {
-        let what = excerpt(self.source.slice(span));
+    fn unknown_path(&mut self, site: EffectSite<'_>, arg: &shell::Arg) {
+        let what = excerpt(self.source.slice(site.span));
         self.unsupported(
-            span,
-            stage,
+            site.span,
+            site.stage,
             &what,
             format!("the path `{}` is not known before the build runs", arg.text),
-            instruction,
+            site.instruction,
         );
     }
 
@@ -603,19 +567,21 @@ impl Interpreter<'_> {
 
     /// `pip install -r FILE`: read the requirements from the build context
     /// when a COPY put the file there, and record the COPY as consumed.
-    #[allow(clippy::too_many_arguments)]
     fn requirements_file(
         &mut self,
-        stage: usize,
         req: &shell::Arg,
         resolve: &dyn Fn(&str) -> Option<String>,
-        span: Span,
-        excerpt_text: &str,
+        site: EffectSite<'_>,
         inline_keeps: &BTreeSet<String>,
         run_index: usize,
     ) {
+        let EffectSite {
+            span,
+            stage,
+            instruction: excerpt_text,
+        } = site;
         let Some(path) = req.known().and_then(resolve) else {
-            self.unknown_path(span, stage, excerpt_text, req);
+            self.unknown_path(site, req);
             return;
         };
         let Some(placed) = self.placed.iter().rev().find(|p| p.image_path == path) else {
