@@ -568,19 +568,8 @@ impl<'a> Converter<'a, '_, '_> {
         }
     }
 
-    fn word(u: &super::flags::FlagUse<'a>) -> Word<'a> {
-        Word {
-            text: u.value.clone().unwrap_or_default(),
-            span: u.value_span,
-        }
-    }
-
     fn string_flag(f: &Flags<'a, '_>, name: &str) -> Option<Word<'a>> {
-        f.string(name).map(Self::word)
-    }
-
-    fn strings_flag(f: &Flags<'a, '_>, name: &str) -> Vec<Word<'a>> {
-        f.strings(name).map(Self::word).collect()
+        string_flag(f, name)
     }
 
     /// The command of RUN/CMD/ENTRYPOINT/HEALTHCHECK from its arguments
@@ -835,44 +824,12 @@ impl<'a> Converter<'a, '_, '_> {
     fn from(&mut self, args: Vec<Word<'a>>) -> Result<Instruction<'a>, InstructionError> {
         let stage_name = match args.as_slice() {
             [_, as_kw, name] if as_kw.text.eq_ignore_ascii_case("as") => {
-                // Most names are written in lower case already: no copy.
-                let lower: Cow<'_, str> = if name
-                    .text
-                    .bytes()
-                    .all(|b| b.is_ascii() && !b.is_ascii_uppercase())
-                {
-                    Cow::Borrowed(&*name.text)
-                } else {
-                    Cow::Owned(to_lower(&name.text))
-                };
-                let valid = lower.bytes().next().is_some_and(|c| c.is_ascii_lowercase())
-                    && lower.bytes().all(|c| {
-                        c.is_ascii_lowercase()
-                            || c.is_ascii_digit()
-                            || matches!(c, b'-' | b'_' | b'.')
-                    });
-                if !valid {
-                    return Err(self.err_at(
-                        name.span,
-                        format!(
-                            "invalid name for build stage: {}, name can't start with a number or contain symbols",
-                            quote(&name.text)
-                        ),
-                    ));
-                }
-                Some(Word {
-                    text: match lower {
-                        Cow::Borrowed(_) => name.text.clone(),
-                        Cow::Owned(lower) if lower == *name.text => name.text.clone(),
-                        Cow::Owned(lower) => Cow::Owned(lower),
-                    },
-                    span: name.span,
-                })
+                Some(stage_name(name.clone())?)
             }
             [_] => None,
             _ => return Err(self.err("FROM requires either one or three arguments")),
         };
-        let flags = self.flags(&[("platform", S)])?;
+        let flags = self.flags(FROM_FLAGS)?;
         let Some(image) = args.into_iter().next() else {
             return Err(self.err("FROM requires either one or three arguments"));
         };
@@ -888,47 +845,10 @@ impl<'a> Converter<'a, '_, '_> {
         &mut self,
         args: Vec<Word<'a>>,
     ) -> Result<Instruction<'a>, InstructionError> {
-        let flags = self.flags(&[
-            ("device", SS),
-            ("mount", SS),
-            ("network", S),
-            ("security", S),
-        ])?;
+        let flags = self.flags(RUN_FLAGS)?;
         let command = self.command(args, 0);
-        let map = &self.node.line_map;
-        let mut devices = Vec::new();
-        for u in flags.strings("device") {
-            devices.push(RunDevice::parse(Self::word(u)).map_err(|m| self.err_at(u.span, m))?);
-        }
-        let mut mounts = Vec::new();
-        for u in flags.strings("mount") {
-            mounts.push(
-                RunMount::parse(Self::word(u), u.value_offset, map)
-                    .map_err(|m| self.err_at(u.span, m))?,
-            );
-        }
-        let network = Self::string_flag(&flags, "network");
-        let network_mode = match &network {
-            Some(w) => NetworkMode::parse(&w.text).map_err(|m| self.err_at(w.span, m))?,
-            None => NetworkMode::Default,
-        };
-        let security = Self::string_flag(&flags, "security");
-        let security_mode = match &security {
-            Some(w) => SecurityMode::parse(&w.text).map_err(|m| self.err_at(w.span, m))?,
-            None => SecurityMode::Sandbox,
-        };
-        Ok(Instruction::Run(RunInstruction {
-            command,
-            files: std::mem::take(&mut self.node.heredocs),
-            mounts,
-            network,
-            network_mode,
-            security,
-            security_mode,
-            devices,
-            flags_used: flags.used(),
-            source: self.source(),
-        }))
+        let files = std::mem::take(&mut self.node.heredocs);
+        run_instruction(command, files, &flags, self.source())
     }
 
     /// BuildKit's `parseSourcesAndDest`.
@@ -987,28 +907,16 @@ impl<'a> Converter<'a, '_, '_> {
                 "COPY requires at least two arguments, but only one was provided. Destination could not be determined",
             ));
         }
-        let flags = self.flags(&[
-            ("chown", S),
-            ("from", S),
-            ("chmod", S),
-            ("link", B),
-            ("exclude", SS),
-            ("parents", B),
-        ])?;
+        let flags = self.flags(COPY_FLAGS)?;
         let (sources, inline_sources, dest) = self.sources_and_dest(args, "COPY")?;
-        Ok(Instruction::Copy(CopyInstruction {
+        Ok(copy_instruction(
             sources,
             inline_sources,
             dest,
-            json: self.node.json,
-            from: Self::string_flag(&flags, "from"),
-            chown: Self::string_flag(&flags, "chown"),
-            chmod: Self::string_flag(&flags, "chmod"),
-            link: flags.bool("link", false),
-            parents: flags.bool("parents", false),
-            exclude: Self::strings_flag(&flags, "exclude"),
-            source: self.source(),
-        }))
+            self.node.json,
+            &flags,
+            self.source(),
+        ))
     }
 
     fn add(&mut self, args: Vec<Word<'a>>) -> Result<Instruction<'a>, InstructionError> {
@@ -1038,7 +946,7 @@ impl<'a> Converter<'a, '_, '_> {
             keep_git_dir: flags.bool("keep-git-dir", false),
             checksum: Self::string_flag(&flags, "checksum"),
             unpack: flags.is_used("unpack").then(|| flags.bool("unpack", false)),
-            exclude: Self::strings_flag(&flags, "exclude"),
+            exclude: strings_flag(&flags, "exclude"),
             source: self.source(),
         }))
     }
@@ -1114,38 +1022,8 @@ impl<'a> Converter<'a, '_, '_> {
         }
         self.warn_ignored_flags("ARG");
         let mut decls = Vec::with_capacity(args.len());
-        for w in &args {
-            let decl = match w.text.find('=') {
-                Some(eq) => {
-                    if eq == 0 {
-                        return Err(self.err_at(w.span, "ARG names can not be blank"));
-                    }
-                    let exact = w.span.len() == w.text.len();
-                    let (ns, vs) = if exact {
-                        (
-                            Span::new(w.span.start, w.span.start + eq),
-                            Span::new(w.span.start + eq + 1, w.span.end),
-                        )
-                    } else {
-                        (w.span, w.span)
-                    };
-                    ArgDecl {
-                        name: Word {
-                            text: cow_slice(&w.text, 0..eq),
-                            span: ns,
-                        },
-                        default: Some(Word {
-                            text: cow_slice(&w.text, eq + 1..w.text.len()),
-                            span: vs,
-                        }),
-                    }
-                }
-                None => ArgDecl {
-                    name: w.clone(),
-                    default: None,
-                },
-            };
-            decls.push(decl);
+        for w in args {
+            decls.push(arg_decl(w)?);
         }
         Ok(Instruction::Arg(ArgInstruction {
             args: decls,
@@ -1229,6 +1107,189 @@ impl<'a> Converter<'a, '_, '_> {
             source: self.source(),
         }))
     }
+}
+
+/// The flags RUN accepts.
+pub(crate) const RUN_FLAGS: &[(&str, FlagKind)] = &[
+    ("device", SS),
+    ("mount", SS),
+    ("network", S),
+    ("security", S),
+];
+
+/// The flags COPY accepts.
+pub(crate) const COPY_FLAGS: &[(&str, FlagKind)] = &[
+    ("chown", S),
+    ("from", S),
+    ("chmod", S),
+    ("link", B),
+    ("exclude", SS),
+    ("parents", B),
+];
+
+/// The flags FROM accepts.
+pub(crate) const FROM_FLAGS: &[(&str, FlagKind)] = &[("platform", S)];
+
+/// A flag's value as a word.
+fn flag_word<'a>(u: &super::flags::FlagUse<'a>) -> Word<'a> {
+    Word {
+        text: u.value.clone().unwrap_or_default(),
+        span: u.value_span,
+    }
+}
+
+/// The last value of a string flag.
+pub(crate) fn string_flag<'a>(f: &Flags<'a, '_>, name: &str) -> Option<Word<'a>> {
+    f.string(name).map(flag_word)
+}
+
+/// Every value of a multi-value flag.
+pub(crate) fn strings_flag<'a>(f: &Flags<'a, '_>, name: &str) -> Vec<Word<'a>> {
+    f.strings(name).map(flag_word).collect()
+}
+
+fn error_at(span: Span, message: impl Into<String>) -> InstructionError {
+    InstructionError {
+        message: message.into(),
+        span,
+        help: None,
+    }
+}
+
+/// The `AS` name of a FROM, checked and lower-cased as BuildKit does (most
+/// names are written in lower case already, and are not copied).
+pub(crate) fn stage_name(name: Word<'_>) -> Result<Word<'_>, InstructionError> {
+    let lower: Cow<'_, str> = if name
+        .text
+        .bytes()
+        .all(|b| b.is_ascii() && !b.is_ascii_uppercase())
+    {
+        Cow::Borrowed(&*name.text)
+    } else {
+        Cow::Owned(to_lower(&name.text))
+    };
+    let valid = lower.bytes().next().is_some_and(|c| c.is_ascii_lowercase())
+        && lower.bytes().all(|c| {
+            c.is_ascii_lowercase() || c.is_ascii_digit() || matches!(c, b'-' | b'_' | b'.')
+        });
+    if !valid {
+        return Err(error_at(
+            name.span,
+            format!(
+                "invalid name for build stage: {}, name can't start with a number or contain symbols",
+                quote(&name.text)
+            ),
+        ));
+    }
+    let text = match lower {
+        Cow::Owned(lower) if lower != *name.text => Cow::Owned(lower),
+        _ => return Ok(name),
+    };
+    Ok(Word {
+        text,
+        span: name.span,
+    })
+}
+
+/// A RUN from its command, heredoc bodies and checked flags (the
+/// `--mount`, `--network`, `--security` and `--device` values are checked
+/// and typed here).
+pub(crate) fn run_instruction<'a>(
+    command: CommandLine<'a>,
+    files: Vec<Heredoc<'a>>,
+    flags: &Flags<'a, 'static>,
+    source: InstructionSource<'a>,
+) -> Result<Instruction<'a>, InstructionError> {
+    let mut devices = Vec::new();
+    for u in flags.strings("device") {
+        devices.push(RunDevice::parse(flag_word(u)).map_err(|m| error_at(u.span, m))?);
+    }
+    let mut mounts = Vec::new();
+    for u in flags.strings("mount") {
+        mounts.push(
+            RunMount::parse(flag_word(u), u.value_offset, &source.line_map)
+                .map_err(|m| error_at(u.span, m))?,
+        );
+    }
+    let network = string_flag(flags, "network");
+    let network_mode = match &network {
+        Some(w) => NetworkMode::parse(&w.text).map_err(|m| error_at(w.span, m))?,
+        None => NetworkMode::Default,
+    };
+    let security = string_flag(flags, "security");
+    let security_mode = match &security {
+        Some(w) => SecurityMode::parse(&w.text).map_err(|m| error_at(w.span, m))?,
+        None => SecurityMode::Sandbox,
+    };
+    Ok(Instruction::Run(RunInstruction {
+        command,
+        files,
+        mounts,
+        network,
+        network_mode,
+        security,
+        security_mode,
+        devices,
+        flags_used: flags.used(),
+        source,
+    }))
+}
+
+/// A COPY from its sources, destination and checked flags.
+pub(crate) fn copy_instruction<'a>(
+    sources: Vec<Word<'a>>,
+    inline_sources: Vec<InlineSource<'a>>,
+    dest: Word<'a>,
+    json: bool,
+    flags: &Flags<'a, '_>,
+    source: InstructionSource<'a>,
+) -> Instruction<'a> {
+    Instruction::Copy(CopyInstruction {
+        sources,
+        inline_sources,
+        dest,
+        json,
+        from: string_flag(flags, "from"),
+        chown: string_flag(flags, "chown"),
+        chmod: string_flag(flags, "chmod"),
+        link: flags.bool("link", false),
+        parents: flags.bool("parents", false),
+        exclude: strings_flag(flags, "exclude"),
+        source,
+    })
+}
+
+/// One name of an ARG, split at its first `=` into name and default.
+pub(crate) fn arg_decl(w: Word<'_>) -> Result<ArgDecl<'_>, InstructionError> {
+    let Some(eq) = w.text.find('=') else {
+        return Ok(ArgDecl {
+            name: w,
+            default: None,
+        });
+    };
+    if eq == 0 {
+        return Err(error_at(w.span, "ARG names can not be blank"));
+    }
+    // Spans inside the word only when it was written as its text.
+    let exact = w.span.len() == w.text.len();
+    let (ns, vs) = if exact {
+        (
+            Span::new(w.span.start, w.span.start + eq),
+            Span::new(w.span.start + eq + 1, w.span.end),
+        )
+    } else {
+        (w.span, w.span)
+    };
+    Ok(ArgDecl {
+        name: Word {
+            text: cow_slice(&w.text, 0..eq),
+            span: ns,
+        },
+        default: Some(Word {
+            text: cow_slice(&w.text, eq + 1..w.text.len()),
+            span: vs,
+        }),
+    })
 }
 
 /// BuildKit's `parseOptInterval`: a HEALTHCHECK duration flag must be 0 or

@@ -485,7 +485,7 @@ impl Iterator for Words<'_> {
 /// The first run of `[\t\v\f\r ]` in `s` from byte `from`, as a byte
 /// range. The blanks are ASCII and UTF-8 never uses ASCII bytes inside a
 /// multi-byte character, so the search is done on bytes.
-fn find_blank_run(s: &str, from: usize) -> Option<(usize, usize)> {
+pub(crate) fn find_blank_run(s: &str, from: usize) -> Option<(usize, usize)> {
     let bytes = s.as_bytes();
     let blank = |b: &u8| is_ascii_blank(char::from(*b));
     let start = from + bytes.get(from..)?.iter().position(blank)?;

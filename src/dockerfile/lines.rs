@@ -141,7 +141,7 @@ fn has_heredoc_marker(line: &str) -> bool {
 pub fn parse_nodes(src: &SourceFile) -> Result<ParsedNodes<'_>, SourceDiagnostic> {
     // Real Dockerfiles average well over 64 bytes per instruction.
     let mut children: Vec<Node> = Vec::with_capacity(src.text().len() / 64 + 1);
-    let rest = scan_nodes(src, |node| children.push(node))?;
+    let rest = scan_nodes(src, &mut children)?;
     Ok(ParsedNodes {
         children,
         escape: rest.escape,
@@ -161,12 +161,48 @@ pub(crate) struct NodesRest {
     pub end_line: usize,
 }
 
-/// The line parser proper: hands each instruction to `on_node` as soon as
-/// it is complete, so that [`super::parse`] can type it without first
-/// collecting the whole tree.
+/// Where a complete instruction line lies, for [`NodeSink::take_line`].
+pub(crate) struct LineSite<'a> {
+    /// The whole source text.
+    pub source: &'a str,
+    pub escape: char,
+    /// The whole instruction in the source.
+    pub span: Span,
+    /// 1-based first and last line.
+    pub start_line: usize,
+    pub end_line: usize,
+}
+
+/// What [`scan_nodes`] hands each instruction to, as soon as it is
+/// complete (so that [`super::parse`] can type it without first collecting
+/// the whole tree).
+pub(crate) trait NodeSink<'a> {
+    /// Offered every instruction without heredocs (no `<<` anywhere in its
+    /// joined text `line`, whose map to the source is `map`) before it is
+    /// made a node. Returning true takes it: no node is made, and `line`
+    /// and `map` may have been moved out. Returning false must leave both
+    /// as they were.
+    fn take_line(&mut self, line: &mut Cow<'a, str>, map: &mut LineMap, at: &LineSite<'a>) -> bool;
+
+    /// Every instruction not taken by [`Self::take_line`], as a node.
+    fn node(&mut self, node: Node<'a>);
+}
+
+/// The parse tree collects every node.
+impl<'a> NodeSink<'a> for Vec<Node<'a>> {
+    fn take_line(&mut self, _: &mut Cow<'a, str>, _: &mut LineMap, _: &LineSite<'a>) -> bool {
+        false
+    }
+
+    fn node(&mut self, node: Node<'a>) {
+        self.push(node);
+    }
+}
+
+/// The line parser proper: hands each instruction to `sink`.
 pub(crate) fn scan_nodes<'a>(
     src: &'a SourceFile,
-    mut on_node: impl FnMut(Node<'a>),
+    sink: &mut impl NodeSink<'a>,
 ) -> Result<NodesRest, SourceDiagnostic> {
     let text = src.text();
     if text.len() > MAX_SOURCE_BYTES {
@@ -303,8 +339,8 @@ pub(crate) fn scan_nodes<'a>(
             };
             pieces.push((next.start, piece.len()));
         }
-        let map = LineMap::from_pieces(token_start, &pieces);
-        let joined = joined_text(text, &pieces, map.len());
+        let mut map = LineMap::from_pieces(token_start, &pieces);
+        let mut joined = joined_text(text, &pieces, map.len());
         if let Some(span) = empty_line {
             warnings.push(Warning {
                 code: "dockerfile::no-empty-continuation".into(),
@@ -318,6 +354,21 @@ pub(crate) fn scan_nodes<'a>(
             });
         }
         let instr_span = |end: usize| Span::new(token_start, end.max(token_start));
+        let marker = has_heredoc_marker(&joined);
+        if !marker {
+            let site = LineSite {
+                source: text,
+                escape,
+                span: instr_span(last_end),
+                start_line,
+                end_line: line_no,
+            };
+            if sink.take_line(&mut joined, &mut map, &site) {
+                comments.clear();
+                covered = Some((covered.map_or(start_line, |c| c.0), line_no));
+                continue;
+            }
+        }
         // A `match` rather than `map_err(..)?`: each of those would copy
         // the 248-byte node once more.
         let parsed = new_node_from_line(
@@ -340,7 +391,7 @@ pub(crate) fn scan_nodes<'a>(
                 .with_label("in this instruction"));
             }
         };
-        let needs_heredocs = can_contain_heredoc(&node) && has_heredoc_marker(&joined);
+        let needs_heredocs = marker && can_contain_heredoc(&node);
         node.original = joined;
         node.line_map = map;
 
@@ -404,7 +455,7 @@ pub(crate) fn scan_nodes<'a>(
             }
         }
         covered = Some((covered.map_or(start_line, |c| c.0), line_no));
-        on_node(node);
+        sink.node(node);
     }
 
     let Some((start_line, end_line)) = covered else {

@@ -10,9 +10,11 @@ use std::borrow::Cow;
 
 use serde::Serialize;
 
+use super::direct;
 use super::directives::Directive;
 use super::instructions::{ArgInstruction, FromInstruction, Instruction, convert};
-use super::lines::scan_nodes;
+use super::line_map::LineMap;
+use super::lines::{LineSite, NodeSink, scan_nodes};
 use super::nodes::{Keyword, Node, ParsedNodes, Warning};
 use crate::source::{SourceDiagnostic, SourceFile, Span};
 
@@ -70,18 +72,48 @@ impl<'a> Dockerfile<'a> {
 /// `parse_nodes` then `from_nodes` would report them: a line-level error
 /// anywhere in the file wins over a typing error.
 pub fn parse(src: &SourceFile) -> Result<Dockerfile<'_>, SourceDiagnostic> {
-    let mut builder = StagesBuilder::new(src);
-    let mut typing_error: Option<SourceDiagnostic> = None;
-    let rest = scan_nodes(src, |mut node| {
-        if typing_error.is_none()
-            && let Err(e) = builder.push(&mut node)
-        {
-            typing_error = Some(e);
-        }
-    })?;
-    match typing_error {
+    let mut sink = TypingSink {
+        builder: StagesBuilder::new(src),
+        typing_error: None,
+    };
+    let rest = scan_nodes(src, &mut sink)?;
+    match sink.typing_error {
         Some(e) => Err(e),
-        None => builder.finish(rest.warnings, rest.directives, rest.escape),
+        None => sink
+            .builder
+            .finish(rest.warnings, rest.directives, rest.escape),
+    }
+}
+
+/// Types each instruction as the line parser completes it: the common
+/// shapes straight from their line ([`direct`]), the rest through a node.
+/// After a typing error, lines are still parsed (a line-level error later
+/// in the file wins) but no longer typed.
+struct TypingSink<'s, 'a> {
+    builder: StagesBuilder<'s, 'a>,
+    typing_error: Option<SourceDiagnostic>,
+}
+
+impl<'a> NodeSink<'a> for TypingSink<'_, 'a> {
+    fn take_line(&mut self, line: &mut Cow<'a, str>, map: &mut LineMap, at: &LineSite<'a>) -> bool {
+        if self.typing_error.is_some() {
+            return false;
+        }
+        let Some(instruction) = direct::instruction(line, map, at) else {
+            return false;
+        };
+        if let Err(e) = self.builder.place(instruction, at.span) {
+            self.typing_error = Some(e);
+        }
+        true
+    }
+
+    fn node(&mut self, mut node: Node<'a>) {
+        if self.typing_error.is_none()
+            && let Err(e) = self.builder.push(&mut node)
+        {
+            self.typing_error = Some(e);
+        }
     }
 }
 
@@ -167,7 +199,15 @@ impl<'s, 'a> StagesBuilder<'s, 'a> {
                 }
             };
         }
-        match convert_node(src, node, &mut self.warnings)? {
+        let instruction = convert_node(src, node, &mut self.warnings)?;
+        self.place(instruction, node_span)
+    }
+
+    /// Adds a typed instruction: a FROM opens a stage, an ARG before the
+    /// first FROM is global, anything else joins the current stage (and is
+    /// an error before the first FROM, at `span`).
+    fn place(&mut self, instruction: Instruction<'a>, span: Span) -> Result<(), SourceDiagnostic> {
+        match instruction {
             Instruction::From(from) => {
                 if let Some(name) = &from.stage_name
                     && let Some(prev) = self
@@ -201,7 +241,7 @@ impl<'s, 'a> StagesBuilder<'s, 'a> {
                     stage.span = stage.span.join(other.span());
                     stage.instructions.push(other);
                 }
-                None => return Err(no_stage(src, node_span)),
+                None => return Err(no_stage(self.src, span)),
             },
         }
         Ok(())

@@ -1,0 +1,424 @@
+//! The direct path of the typed layer: from an instruction's joined line
+//! straight to its typed [`Instruction`], for the shapes nearly every
+//! Dockerfile is made of, without first building BuildKit's parse-tree
+//! [`Node`](super::nodes::Node) and converting it.
+//!
+//! [`super::parse`] offers every instruction line here first. A line is
+//! taken only when it is plain ASCII, has no heredoc, and is one of RUN,
+//! CMD, ENTRYPOINT, FROM, COPY, ENV, LABEL, ARG, WORKDIR, USER or EXPOSE in
+//! a form that types without error or warning; anything else (another
+//! instruction, a missing argument, a flag the instruction does not take,
+//! any error) is declined and goes through the node, which reports it.
+//!
+//! What a taken line becomes must be exactly what the node path makes of
+//! it: both share the line parsers' pieces (flag extraction, word
+//! splitting, JSON, value slicing) and the typed layer's builders, and the
+//! property tests compare the two paths on every input they generate
+//! (`parse` against `parse_nodes` + `from_nodes`).
+
+use std::borrow::Cow;
+
+use super::flags::{Flags, check_flags};
+use super::go_text::{is_ascii_space_byte, trim_space, trim_start_space};
+use super::instructions::{
+    ArgInstruction, CmdInstruction, CommandLine, EntrypointInstruction, EnvInstruction,
+    ExposeInstruction, FROM_FLAGS, FromInstruction, Instruction, InstructionSource, KeyValue,
+    LabelInstruction, RUN_FLAGS, ShellText, UserInstruction, Word, WorkdirInstruction, arg_decl,
+    copy_instruction, run_instruction, stage_name, string_flag,
+};
+use super::json::{JsonArrayError, for_each_json_string};
+use super::line_map::LineMap;
+use super::line_parsers::{Args, Words, extract_builder_flags, find_blank_run, flag_nodes};
+use super::lines::LineSite;
+use super::nodes::{Keyword, NodeFlag};
+
+/// The typed instruction `line` (the joined text, mapped to the source by
+/// `map`) is, when it has one of the shapes taken here; `None` leaves the
+/// line to the node path.
+pub(crate) fn instruction<'a>(
+    line: &Cow<'a, str>,
+    map: &LineMap,
+    at: &LineSite<'a>,
+) -> Option<Instruction<'a>> {
+    let text: &str = line;
+    // ASCII only: white space is then the six ASCII characters, and every
+    // byte offset is a character boundary.
+    if !text.is_ascii() {
+        return None;
+    }
+    let b = text.as_bytes();
+    let t_start = b.iter().position(|&c| !is_ascii_space_byte(c))?;
+    let t_end = b.iter().rposition(|&c| !is_ascii_space_byte(c))? + 1;
+    let trimmed = &text[t_start..t_end];
+    // The keyword ends at the first blank; an instruction without
+    // arguments goes the node's way (for its error).
+    let is_blank = |c: &u8| matches!(c, b'\t' | b'\x0b' | b'\x0c' | b'\r' | b' ');
+    let tb = trimmed.as_bytes();
+    let kw_end = tb.iter().position(is_blank)?;
+    let after = kw_end + tb[kw_end..].iter().take_while(|c| is_blank(c)).count();
+    let rest = &trimmed[after..];
+    let (rest_off, flag_words) = extract_builder_flags(rest, at.escape);
+    let raw_args = &rest[rest_off..];
+    let args = trim_space(raw_args);
+    if args.is_empty() {
+        return None;
+    }
+    let args_start =
+        t_start + after + rest_off + (raw_args.len() - trim_start_space(raw_args).len());
+    let keyword = Keyword::of(&trimmed[..kw_end]);
+    if !matches!(
+        keyword,
+        Keyword::Run
+            | Keyword::Cmd
+            | Keyword::Entrypoint
+            | Keyword::From
+            | Keyword::Copy
+            | Keyword::Env
+            | Keyword::Label
+            | Keyword::Arg
+            | Keyword::Workdir
+            | Keyword::User
+            | Keyword::Expose
+    ) {
+        return None;
+    }
+    let at_base = |base: usize| Args {
+        map,
+        source: at.source,
+        base,
+        escape: at.escape,
+    };
+    let flags = flag_nodes(rest, flag_words, &at_base(t_start + after));
+    let source = InstructionSource {
+        keyword: Word {
+            text: at_base(0).text(&trimmed[..kw_end], t_start, t_start + kw_end),
+            span: map.span(t_start, t_start + kw_end),
+        },
+        span: at.span,
+        start_line: at.start_line,
+        end_line: at.end_line,
+        line_map: map.clone(),
+    };
+    let a = ArgsText {
+        text: args,
+        args: at_base(args_start),
+    };
+    use Keyword as K;
+    match keyword {
+        K::Run => {
+            let flags = check_flags(&flags, RUN_FLAGS).ok()?;
+            let command = a.command()?;
+            run_instruction(command, Vec::new(), &flags, source).ok()
+        }
+        K::Cmd => {
+            no_flags(&flags)?;
+            Some(Instruction::Cmd(CmdInstruction {
+                command: a.command()?,
+                source,
+            }))
+        }
+        K::Entrypoint => {
+            no_flags(&flags)?;
+            Some(Instruction::Entrypoint(EntrypointInstruction {
+                command: a.command()?,
+                source,
+            }))
+        }
+        K::From => {
+            let mut words = a.blank_separated();
+            let image = words.next()?;
+            let stage_name = match (words.next(), words.next(), words.next()) {
+                (None, _, _) => None,
+                (Some(as_kw), Some(name), None) if as_kw.text.eq_ignore_ascii_case("as") => {
+                    Some(stage_name(name).ok()?)
+                }
+                _ => return None,
+            };
+            let flags = check_flags(&flags, FROM_FLAGS).ok()?;
+            Some(Instruction::From(FromInstruction {
+                image,
+                stage_name,
+                platform: string_flag(&flags, "platform"),
+                source,
+            }))
+        }
+        K::Copy => {
+            let flags: Flags<'a, 'static> =
+                check_flags(&flags, super::instructions::COPY_FLAGS).ok()?;
+            let (mut sources, json) = match a.json_strings()? {
+                Some(words) => (words, true),
+                None => (a.blank_separated().collect::<Vec<_>>(), false),
+            };
+            // A heredoc source (only possible here through a JSON escape)
+            // is the node path's.
+            if sources.len() < 2 || (json && sources.iter().any(|w| w.text.contains("<<"))) {
+                return None;
+            }
+            let dest = sources.pop()?;
+            Some(copy_instruction(
+                sources,
+                Vec::new(),
+                dest,
+                json,
+                &flags,
+                source,
+            ))
+        }
+        K::Env => {
+            no_flags(&flags)?;
+            Some(Instruction::Env(EnvInstruction {
+                pairs: a.key_values()?,
+                source,
+            }))
+        }
+        K::Label => {
+            no_flags(&flags)?;
+            Some(Instruction::Label(LabelInstruction {
+                pairs: a.key_values()?,
+                source,
+            }))
+        }
+        K::Arg => {
+            // Flags on ARG are ignored with a warning: the node path's.
+            no_flags(&flags)?;
+            let mut decls = Vec::new();
+            for w in a.words() {
+                decls.push(arg_decl(w).ok()?);
+            }
+            // Text that splits into no words (a lone escape) is an error.
+            if decls.is_empty() {
+                return None;
+            }
+            Some(Instruction::Arg(ArgInstruction {
+                args: decls,
+                source,
+            }))
+        }
+        K::Workdir => {
+            no_flags(&flags)?;
+            Some(Instruction::Workdir(WorkdirInstruction {
+                path: a.whole(),
+                source,
+            }))
+        }
+        K::User => {
+            no_flags(&flags)?;
+            Some(Instruction::User(UserInstruction {
+                user: a.whole(),
+                source,
+            }))
+        }
+        K::Expose => {
+            no_flags(&flags)?;
+            let mut ports: Vec<Word<'a>> = a.blank_separated().collect();
+            ports.sort_by(|a, b| a.text.cmp(&b.text));
+            Some(Instruction::Expose(ExposeInstruction { ports, source }))
+        }
+        _ => None,
+    }
+}
+
+/// An instruction that takes no flags: any flag is an error, left to the
+/// node path.
+fn no_flags(flags: &[NodeFlag]) -> Option<()> {
+    flags.is_empty().then_some(())
+}
+
+/// The argument text of an instruction (after the keyword and flags,
+/// trimmed, not empty) with its place in the joined line.
+struct ArgsText<'t, 'm, 'a> {
+    text: &'t str,
+    args: Args<'m, 'a>,
+}
+
+impl<'a> ArgsText<'_, '_, 'a> {
+    /// The word at `start..end` of the argument text.
+    fn word(&self, value: &str, start: usize, end: usize) -> Word<'a> {
+        Word {
+            text: self.args.text(value, start, end),
+            span: self
+                .args
+                .map
+                .span(self.args.base + start, self.args.base + end),
+        }
+    }
+
+    /// The whole text as one word (`parseString`).
+    fn whole(&self) -> Word<'a> {
+        self.word(self.text, 0, self.text.len())
+    }
+
+    /// Words split at runs of blanks (`parseStringsWhitespaceDelimited`).
+    fn blank_separated(&self) -> impl Iterator<Item = Word<'a>> + '_ {
+        let text = self.text;
+        let mut from = Some(0);
+        std::iter::from_fn(move || {
+            let start = from?;
+            let (end, next) = match find_blank_run(text, start) {
+                Some((bs, be)) => (bs, Some(be)),
+                None => (text.len(), None),
+            };
+            from = next;
+            Some(self.word(&text[start..end], start, end))
+        })
+    }
+
+    /// Words split at blanks outside quotes (`parseWords`).
+    fn words(&self) -> impl Iterator<Item = Word<'a>> + '_ {
+        Words::new(self.text, self.args.escape).map(|(s, e)| self.word(&self.text[s..e], s, e))
+    }
+
+    /// The strings of a JSON array: `Some(Some)` for an array of strings,
+    /// `Some(None)` for text that is not JSON, `None` for an array with
+    /// other elements (an error).
+    fn json_strings(&self) -> Option<Option<Vec<Word<'a>>>> {
+        let text = self.text;
+        if !text.starts_with('[') {
+            return Some(None);
+        }
+        let mut words = Vec::new();
+        let found = for_each_json_string(text, |j| {
+            let span = self
+                .args
+                .map
+                .span(self.args.base + j.start, self.args.base + j.end);
+            words.push(Word {
+                text: match j.value {
+                    // No escapes: the text between the quotes.
+                    None => self
+                        .args
+                        .text(&text[j.start + 1..j.end - 1], j.start, j.end),
+                    Some(decoded) => Cow::Owned(decoded),
+                },
+                span,
+            });
+        });
+        match found {
+            Ok(()) => Some(Some(words)),
+            Err(JsonArrayError::NotStringArray) => None,
+            Err(_) => Some(None),
+        }
+    }
+
+    /// The command of RUN, CMD or ENTRYPOINT (`parseMaybeJSON`, then
+    /// `handleJSONArgs`).
+    fn command(&self) -> Option<CommandLine<'a>> {
+        if let Some(args) = self.json_strings()? {
+            return Some(CommandLine::Exec { args });
+        }
+        let (start, end) = (self.args.base, self.args.base + self.text.len());
+        Some(CommandLine::Shell {
+            command: ShellText {
+                text: self.args.text(self.text, 0, self.text.len()),
+                span: self.args.map.span(start, end),
+                map: self.args.map.slice(start, end),
+            },
+        })
+    }
+
+    /// The pairs of ENV or LABEL (`parseNameVal`, then `parseKvps`): `k=v`
+    /// words, or the legacy `k v` (key, then the rest).
+    fn key_values(&self) -> Option<Vec<KeyValue<'a>>> {
+        let text = self.text;
+        let mut words = Words::new(text, self.args.escape);
+        let first = words.next()?;
+        if !text[first.0..first.1].contains('=') {
+            let (bs, be) = find_blank_run(text, 0)?;
+            return Some(vec![KeyValue {
+                key: self.word(&text[..bs], 0, bs),
+                value: self.word(&text[be..], be, text.len()),
+                legacy: true,
+            }]);
+        }
+        let mut pairs = Vec::new();
+        for (s, e) in std::iter::once(first).chain(words) {
+            let eq = text[s..e].find('=')?;
+            if eq == 0 {
+                // A blank name: an error.
+                return None;
+            }
+            pairs.push(KeyValue {
+                key: self.word(&text[s..s + eq], s, s + eq),
+                value: self.word(&text[s + eq + 1..e], s + eq + 1, e),
+                legacy: false,
+            });
+        }
+        Some(pairs)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::source::Span;
+
+    /// Whether the direct path takes the one-line instruction `text`.
+    fn taken(text: &str) -> bool {
+        let map = LineMap::contiguous(0, text.len());
+        let at = LineSite {
+            source: text,
+            escape: '\\',
+            span: Span::new(0, text.len()),
+            start_line: 1,
+            end_line: 1,
+        };
+        instruction(&Cow::Borrowed(text), &map, &at).is_some()
+    }
+
+    #[test]
+    fn takes_the_common_shapes() {
+        for text in [
+            "FROM alpine",
+            "FROM --platform=$BUILDPLATFORM golang:1.22 AS build",
+            "RUN apt-get update && apt-get install -y curl",
+            "RUN --mount=type=cache,target=/root/.cache go build ./...",
+            "RUN [\"/bin/sh\", \"-c\", \"true\"]",
+            "CMD [\"nginx\", \"-g\", \"daemon off;\"]",
+            "ENTRYPOINT /entrypoint.sh",
+            "COPY --from=build /out/app /usr/local/bin/app",
+            "COPY [\"a\", \"b\"]",
+            "ENV A=1 B=\"two words\"",
+            "ENV LEGACY some value",
+            "LABEL org.opencontainers.image.source=x",
+            "ARG VERSION=1.0 OTHER",
+            "WORKDIR /app",
+            "USER 1000:1000",
+            "EXPOSE 443 80/tcp",
+        ] {
+            assert!(taken(text), "{text}");
+        }
+    }
+
+    #[test]
+    fn leaves_the_rest_to_the_node_path() {
+        for text in [
+            // Other instructions.
+            "ADD a b",
+            "VOLUME /data",
+            "SHELL [\"/bin/bash\", \"-c\"]",
+            "ONBUILD RUN x",
+            "HEALTHCHECK CMD true",
+            "STOPSIGNAL SIGTERM",
+            "MAINTAINER me",
+            "BOGUS x",
+            // Errors and warnings.
+            "RUN",
+            "RUN --bogus x",
+            "RUN --mount=type=bogus x",
+            "CMD --x=1 y",
+            "ARG --x=1 y",
+            "FROM a b",
+            "FROM a AS 1bad",
+            "COPY one",
+            "COPY [\"\\u003c\\u003cEOF\", \"/dst\"]",
+            "ENV =x",
+            "ENV a=b c",
+            "ENV alone",
+            "CMD [1, 2]",
+            // Not ASCII.
+            "RUN echo caf\u{e9}",
+        ] {
+            assert!(!taken(text), "{text}");
+        }
+    }
+}
