@@ -4,7 +4,7 @@
 //! [`Node`](super::nodes::Node) and converting it.
 //!
 //! [`super::parse`] offers every instruction line here first. A line is
-//! taken only when it is plain ASCII, has no heredoc, and is one of RUN,
+//! taken only when it is plain ASCII, cannot start a heredoc, and is one of RUN,
 //! CMD, ENTRYPOINT, FROM, COPY, ENV, LABEL, ARG, WORKDIR, USER or EXPOSE in
 //! a form that types without error or warning; anything else (another
 //! instruction, a missing argument, a flag the instruction does not take,
@@ -29,7 +29,7 @@ use super::instructions::{
 use super::json::{JsonArrayError, for_each_json_string};
 use super::line_map::LineMap;
 use super::line_parsers::{Args, Words, extract_builder_flags, find_blank_run, flag_nodes};
-use super::lines::LineSite;
+use super::lines::{LineSite, has_heredoc_marker};
 use super::nodes::{Keyword, NodeFlag};
 
 /// The typed instruction `line` (the joined text, mapped to the source by
@@ -66,6 +66,11 @@ pub(crate) fn instruction<'a>(
     let args_start =
         t_start + after + rest_off + (raw_args.len() - trim_start_space(raw_args).len());
     let keyword = Keyword::of(&trimmed[..kw_end]);
+    // A heredoc is read after the line: RUN and COPY with a `<<` are the
+    // node path's (other instructions give `<<` no meaning).
+    if matches!(keyword, Keyword::Run | Keyword::Copy) && has_heredoc_marker(text) {
+        return None;
+    }
     if !matches!(
         keyword,
         Keyword::Run

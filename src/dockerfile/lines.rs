@@ -45,14 +45,30 @@ pub const MAX_LINE_BYTES: usize = 65_535;
 /// limit keeps recursion on hostile input bounded.
 pub const MAX_ONBUILD_NESTING: usize = 64;
 
-/// One physical line of the source.
+/// One physical line of the source. Offsets are stored as `u32` (the
+/// source is at most [`MAX_SOURCE_BYTES`]) so that reading a line,
+/// `Result<Option<RawLine>, LineTooLong>`, returns in registers.
 #[derive(Clone, Copy)]
 struct RawLine {
-    start: usize,
+    start: u32,
     /// End of the text without trailing `\r`/`\n`.
-    content_end: usize,
+    content_end: u32,
     /// End including the newline.
-    end: usize,
+    end: u32,
+}
+
+impl RawLine {
+    fn start(self) -> usize {
+        self.start as usize
+    }
+
+    fn content_end(self) -> usize {
+        self.content_end as usize
+    }
+
+    fn end(self) -> usize {
+        self.end as usize
+    }
 }
 
 struct Lines<'a> {
@@ -65,13 +81,13 @@ struct Lines<'a> {
 
 /// A line longer than [`MAX_LINE_BYTES`], starting at this offset (kept
 /// small so that reading a line returns in registers).
-struct LineTooLong(usize);
+struct LineTooLong(u32);
 
 impl LineTooLong {
     fn diagnostic(self, src: &SourceFile) -> SourceDiagnostic {
         SourceDiagnostic::error(
             src,
-            Span::new(self.0, self.0),
+            Span::new(self.0 as usize, self.0 as usize),
             "dockerfile::line-too-long",
             format!("dockerfile line greater than max allowed size of {MAX_LINE_BYTES}"),
         )
@@ -92,8 +108,10 @@ impl Lines<'_> {
             Some(i) => (i, i + 1),
             None => (text.len(), text.len()),
         };
+        // Offsets fit in `u32`: the source was checked against
+        // `MAX_SOURCE_BYTES` before any line was read.
         if line_end - start > MAX_LINE_BYTES {
-            return Err(LineTooLong(start));
+            return Err(LineTooLong(start as u32));
         }
         // Only `\r`s can precede the newline; trim them byte-wise.
         let mut content_end = line_end;
@@ -102,9 +120,9 @@ impl Lines<'_> {
         }
         self.pos = end;
         Ok(Some(RawLine {
-            start,
-            content_end,
-            end,
+            start: start as u32,
+            content_end: content_end as u32,
+            end: end as u32,
         }))
     }
 }
@@ -132,7 +150,7 @@ fn trim_continuation(line: &str, escape: u8) -> Option<&str> {
 
 /// Whether `line` has a `<<` (the only way a heredoc can start); cheaper
 /// than a substring search for a two-byte needle in short lines.
-fn has_heredoc_marker(line: &str) -> bool {
+pub(crate) fn has_heredoc_marker(line: &str) -> bool {
     let b = line.as_bytes();
     memchr::memchr_iter(b'<', b).any(|i| b.get(i + 1) == Some(&b'<'))
 }
@@ -177,11 +195,12 @@ pub(crate) struct LineSite<'a> {
 /// complete (so that [`super::parse`] can type it without first collecting
 /// the whole tree).
 pub(crate) trait NodeSink<'a> {
-    /// Offered every instruction without heredocs (no `<<` anywhere in its
-    /// joined text `line`, whose map to the source is `map`) before it is
-    /// made a node. Returning true takes it: no node is made, and `line`
-    /// and `map` may have been moved out. Returning false must leave both
-    /// as they were.
+    /// Offered every instruction (its joined text `line`, whose map to the
+    /// source is `map`) before it is made a node. Returning true takes it:
+    /// no node is made, no heredoc body is read (so an instruction that
+    /// may start one, with a `<<`, must not be taken), and `line` and
+    /// `map` may have been moved out. Returning false must leave both as
+    /// they were.
     fn take_line(&mut self, line: &mut Cow<'a, str>, map: &mut LineMap, at: &LineSite<'a>) -> bool;
 
     /// Every instruction not taken by [`Self::take_line`], as a node.
@@ -235,20 +254,29 @@ pub(crate) fn scan_nodes<'a>(
     let mut warnings: Vec<Warning> = Vec::new();
     let mut comments: Vec<Cow<'_, str>> = Vec::new();
 
-    let next_line = |lines: &mut Lines<'a>| lines.next_line().map_err(|e| e.diagnostic(src));
-    while let Some(raw) = next_line(&mut lines)? {
-        let mut start = raw.start;
+    // The next line; a line that is too long ends the parse (its
+    // diagnostic is only built then).
+    macro_rules! next_line {
+        () => {
+            match lines.next_line() {
+                Ok(line) => line,
+                Err(e) => return Err(e.diagnostic(src)),
+            }
+        };
+    }
+    while let Some(raw) = next_line!() {
+        let mut start = raw.start();
         if line_no == 0 && text.as_bytes()[start..].starts_with("\u{feff}".as_bytes()) {
             start += '\u{feff}'.len_utf8();
         }
-        let content_end = raw.content_end.max(start);
+        let content_end = raw.content_end().max(start);
         let token = trim_start_space(&text[start..content_end]);
         let token_start = content_end - token.len();
         let comment_line = token.starts_with('#');
         if comment_line {
             // BuildKit drops the first byte of the line (usually the `#`)
             // and trims the rest; this drops the first character.
-            let mut chars = text[start..raw.end].chars();
+            let mut chars = text[start..raw.end()].chars();
             chars.next();
             let c = trim_space(chars.as_str());
             if c.is_empty() {
@@ -313,21 +341,21 @@ pub(crate) fn scan_nodes<'a>(
         }
         pieces.clear();
         pieces.push((token_start, piece.len()));
-        let mut last_end = raw.content_end;
+        let mut last_end = raw.content_end();
         let mut empty_line: Option<Span> = None;
         while !end_of_line {
-            let Some(next) = next_line(&mut lines)? else {
+            let Some(next) = next_line!() else {
                 break;
             };
             line_no += 1;
-            last_end = next.content_end;
-            let content = &text[next.start..next.content_end];
+            last_end = next.content_end();
+            let content = &text[next.start()..next.content_end()];
             let rest = trim_start_space(content);
             if rest.starts_with('#') {
                 continue;
             }
             if rest.is_empty() {
-                empty_line.get_or_insert(Span::new(next.start, next.content_end));
+                empty_line.get_or_insert(Span::new(next.start(), next.content_end()));
                 continue;
             }
             let piece = match trim_continuation(content, escape_byte) {
@@ -337,7 +365,7 @@ pub(crate) fn scan_nodes<'a>(
                     content
                 }
             };
-            pieces.push((next.start, piece.len()));
+            pieces.push((next.start(), piece.len()));
         }
         let mut map = LineMap::from_pieces(token_start, &pieces);
         let mut joined = joined_text(text, &pieces, map.len());
@@ -354,20 +382,17 @@ pub(crate) fn scan_nodes<'a>(
             });
         }
         let instr_span = |end: usize| Span::new(token_start, end.max(token_start));
-        let marker = has_heredoc_marker(&joined);
-        if !marker {
-            let site = LineSite {
-                source: text,
-                escape,
-                span: instr_span(last_end),
-                start_line,
-                end_line: line_no,
-            };
-            if sink.take_line(&mut joined, &mut map, &site) {
-                comments.clear();
-                covered = Some((covered.map_or(start_line, |c| c.0), line_no));
-                continue;
-            }
+        let site = LineSite {
+            source: text,
+            escape,
+            span: instr_span(last_end),
+            start_line,
+            end_line: line_no,
+        };
+        if sink.take_line(&mut joined, &mut map, &site) {
+            comments.clear();
+            covered = Some((covered.map_or(start_line, |c| c.0), line_no));
+            continue;
         }
         // A `match` rather than `map_err(..)?`: each of those would copy
         // the 248-byte node once more.
@@ -391,7 +416,7 @@ pub(crate) fn scan_nodes<'a>(
                 .with_label("in this instruction"));
             }
         };
-        let needs_heredocs = marker && can_contain_heredoc(&node);
+        let needs_heredocs = can_contain_heredoc(&node) && has_heredoc_marker(&joined);
         node.original = joined;
         node.line_map = map;
 
@@ -402,21 +427,21 @@ pub(crate) fn scan_nodes<'a>(
             for doc in docs {
                 let mut body: Option<Span> = None;
                 let mut terminator: Option<Span> = None;
-                while let Some(line) = next_line(&mut lines)? {
+                while let Some(line) = next_line!() {
                     line_no += 1;
-                    last_end = line.content_end;
-                    let candidate = &text[line.start..line.content_end];
+                    last_end = line.content_end();
+                    let candidate = &text[line.start()..line.content_end()];
                     let candidate = if doc.chomp {
                         candidate.trim_start_matches('\t')
                     } else {
                         candidate
                     };
                     if candidate == doc.name {
-                        terminator = Some(Span::new(line.start, line.content_end));
+                        terminator = Some(Span::new(line.start(), line.content_end()));
                         break;
                     }
-                    let b = body.get_or_insert(Span::new(line.start, line.start));
-                    b.end = line.end;
+                    let b = body.get_or_insert(Span::new(line.start(), line.start()));
+                    b.end = line.end();
                 }
                 let Some(terminator_span) = terminator else {
                     return Err(SourceDiagnostic::error(
