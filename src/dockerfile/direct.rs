@@ -35,6 +35,7 @@ use super::nodes::{Keyword, NodeFlag};
 /// The typed instruction `line` (the joined text, mapped to the source by
 /// `map`) is, when it has one of the shapes taken here; `None` leaves the
 /// line to the node path.
+#[inline(always)]
 pub(crate) fn instruction<'a>(
     line: &Cow<'a, str>,
     map: &LineMap,

@@ -206,6 +206,7 @@ impl<'s, 'a> StagesBuilder<'s, 'a> {
     /// Adds a typed instruction: a FROM opens a stage, an ARG before the
     /// first FROM is global, anything else joins the current stage (and is
     /// an error before the first FROM, at `span`).
+    #[inline(always)]
     fn place(&mut self, instruction: Instruction<'a>, span: Span) -> Result<(), SourceDiagnostic> {
         let opens_or_global = match &instruction {
             Instruction::From(_) => true,
@@ -243,11 +244,16 @@ impl<'s, 'a> StagesBuilder<'s, 'a> {
                 self.stages.push(Stage {
                     index: self.stages.len(),
                     name: from.stage_name.as_ref().map(|w| w.text.clone()),
+                    // Sized for the rest of the file (an instruction
+                    // takes about 160 bytes of a real Dockerfile), within
+                    // 8..=64: an `Instruction` is about 400 bytes, and each
+                    // regrowth copies all of them.
+                    instructions: Vec::with_capacity(
+                        (self.src.text().len().saturating_sub(from.source.span.end) / 160)
+                            .clamp(8, 64),
+                    ),
                     span: from.source.span,
                     from,
-                    // Most stages have a handful of instructions or more;
-                    // starting at 8 saves the first regrowths.
-                    instructions: Vec::with_capacity(8),
                 });
             }
             Instruction::Arg(arg) if self.stages.is_empty() => self.global_args.push(arg),
