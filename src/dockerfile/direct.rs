@@ -19,12 +19,12 @@
 use std::borrow::Cow;
 
 use super::flags::{Flags, check_flags};
-use super::go_text::{is_ascii_space_byte, trim_space, trim_start_space};
+use super::go_text::is_ascii_space_byte;
 use super::instructions::{
-    ArgInstruction, CmdInstruction, CommandLine, EntrypointInstruction, EnvInstruction,
+    ArgInstruction, COPY_FLAGS, CmdInstruction, CommandLine, EntrypointInstruction, EnvInstruction,
     ExposeInstruction, FROM_FLAGS, FromInstruction, Instruction, InstructionSource, KeyValue,
     LabelInstruction, RUN_FLAGS, ShellText, UserInstruction, Word, WorkdirInstruction, arg_decl,
-    copy_instruction, run_instruction, stage_name, string_flag,
+    copy_instruction, run_options, stage_name, string_flag,
 };
 use super::json::{JsonArrayError, for_each_json_string};
 use super::line_map::LineMap;
@@ -32,15 +32,34 @@ use super::line_parsers::{Args, Words, extract_builder_flags, find_blank_run, fl
 use super::lines::{LineSite, has_heredoc_marker};
 use super::nodes::{Keyword, NodeFlag};
 
+/// Where [`instruction`] puts what it makes; implementations mark `emit`
+/// `#[inline(always)]` (a closure would be compiled on its own, and the
+/// instruction copied into it).
+pub(crate) trait Emit<'a> {
+    fn emit(&mut self, instruction: Instruction<'a>);
+
+    /// `emit(make())`, where `make` cannot fail: room for the instruction
+    /// can be made before it is built, so that it is built in place.
+    fn emit_with(&mut self, make: impl FnOnce() -> Instruction<'a>) {
+        self.emit(make());
+    }
+}
+
 /// The typed instruction `line` (the joined text, mapped to the source by
-/// `map`) is, when it has one of the shapes taken here; `None` leaves the
-/// line to the node path.
+/// `map`) is, handed to `emit`, when it has one of the shapes taken here;
+/// `None` leaves the line to the node path (and `emit` uncalled).
+///
+/// Each shape builds its instruction as the argument of `emit`, which is
+/// inlined with this function into its one caller: an `Instruction` is
+/// about 400 bytes, and built that way it is copied once, into its stage,
+/// rather than once per function it is returned from.
 #[inline(always)]
 pub(crate) fn instruction<'a>(
-    line: &Cow<'a, str>,
+    line: &str,
     map: &LineMap,
     at: &LineSite<'a>,
-) -> Option<Instruction<'a>> {
+    mut emit: impl Emit<'a>,
+) -> Option<()> {
     let text: &str = line;
     // ASCII only: white space is then the six ASCII characters, and every
     // byte offset is a character boundary.
@@ -59,13 +78,19 @@ pub(crate) fn instruction<'a>(
     let after = kw_end + tb[kw_end..].iter().take_while(|c| is_blank(c)).count();
     let rest = &trimmed[after..];
     let (rest_off, flag_words) = extract_builder_flags(rest, at.escape);
+    // `rest` ends where `trimmed` does, at a non-space byte: only leading
+    // space is left to trim (the six ASCII spaces, Go's `unicode.IsSpace`
+    // on ASCII text).
     let raw_args = &rest[rest_off..];
-    let args = trim_space(raw_args);
+    let lead = raw_args
+        .bytes()
+        .take_while(|&c| is_ascii_space_byte(c))
+        .count();
+    let args = &raw_args[lead..];
     if args.is_empty() {
         return None;
     }
-    let args_start =
-        t_start + after + rest_off + (raw_args.len() - trim_start_space(raw_args).len());
+    let args_start = t_start + after + rest_off + lead;
     let keyword = Keyword::of(&trimmed[..kw_end]);
     // A heredoc is read after the line: RUN and COPY with a `<<` are the
     // node path's (other instructions give `<<` no meaning).
@@ -94,7 +119,11 @@ pub(crate) fn instruction<'a>(
         base,
         escape: at.escape,
     };
-    let flags = flag_nodes(rest, flag_words, &at_base(t_start + after));
+    let flags = if flag_words.is_empty() {
+        Vec::new()
+    } else {
+        flag_nodes(rest, flag_words, &at_base(t_start + after))
+    };
     let source = InstructionSource {
         keyword: Word {
             text: at_base(0).text(&trimmed[..kw_end], t_start, t_start + kw_end),
@@ -110,25 +139,26 @@ pub(crate) fn instruction<'a>(
         args: at_base(args_start),
     };
     use Keyword as K;
+    // Each shape checks everything that can fail first, then builds its
+    // instruction in place (see `Emit::emit_with`).
     match keyword {
         K::Run => {
             let flags = check_flags(&flags, RUN_FLAGS).ok()?;
             let command = a.command()?;
-            run_instruction(command, Vec::new(), &flags, source).ok()
+            let options = run_options(&flags, map).ok()?;
+            emit.emit_with(move || options.instruction(command, Vec::new(), source));
         }
         K::Cmd => {
             no_flags(&flags)?;
-            Some(Instruction::Cmd(CmdInstruction {
-                command: a.command()?,
-                source,
-            }))
+            let command = a.command()?;
+            emit.emit_with(move || Instruction::Cmd(CmdInstruction { command, source }));
         }
         K::Entrypoint => {
             no_flags(&flags)?;
-            Some(Instruction::Entrypoint(EntrypointInstruction {
-                command: a.command()?,
-                source,
-            }))
+            let command = a.command()?;
+            emit.emit_with(move || {
+                Instruction::Entrypoint(EntrypointInstruction { command, source })
+            });
         }
         K::From => {
             let mut words = a.blank_separated();
@@ -141,16 +171,16 @@ pub(crate) fn instruction<'a>(
                 _ => return None,
             };
             let flags = check_flags(&flags, FROM_FLAGS).ok()?;
-            Some(Instruction::From(FromInstruction {
+            // A FROM opens a stage: placed as a whole.
+            emit.emit(Instruction::From(FromInstruction {
                 image,
                 stage_name,
                 platform: string_flag(&flags, "platform"),
                 source,
-            }))
+            }));
         }
         K::Copy => {
-            let flags: Flags<'a, 'static> =
-                check_flags(&flags, super::instructions::COPY_FLAGS).ok()?;
+            let flags: Flags<'a, 'static> = check_flags(&flags, COPY_FLAGS).ok()?;
             let (mut sources, json) = match a.json_strings()? {
                 Some(words) => (words, true),
                 None => (a.blank_separated().collect::<Vec<_>>(), false),
@@ -161,28 +191,19 @@ pub(crate) fn instruction<'a>(
                 return None;
             }
             let dest = sources.pop()?;
-            Some(copy_instruction(
-                sources,
-                Vec::new(),
-                dest,
-                json,
-                &flags,
-                source,
-            ))
+            emit.emit_with(move || {
+                copy_instruction(sources, Vec::new(), dest, json, &flags, source)
+            });
         }
         K::Env => {
             no_flags(&flags)?;
-            Some(Instruction::Env(EnvInstruction {
-                pairs: a.key_values()?,
-                source,
-            }))
+            let pairs = a.key_values()?;
+            emit.emit_with(move || Instruction::Env(EnvInstruction { pairs, source }));
         }
         K::Label => {
             no_flags(&flags)?;
-            Some(Instruction::Label(LabelInstruction {
-                pairs: a.key_values()?,
-                source,
-            }))
+            let pairs = a.key_values()?;
+            emit.emit_with(move || Instruction::Label(LabelInstruction { pairs, source }));
         }
         K::Arg => {
             // Flags on ARG are ignored with a warning: the node path's.
@@ -195,33 +216,31 @@ pub(crate) fn instruction<'a>(
             if decls.is_empty() {
                 return None;
             }
-            Some(Instruction::Arg(ArgInstruction {
+            // Before the first FROM, an ARG is global: placed as a whole.
+            emit.emit(Instruction::Arg(ArgInstruction {
                 args: decls,
                 source,
-            }))
+            }));
         }
         K::Workdir => {
             no_flags(&flags)?;
-            Some(Instruction::Workdir(WorkdirInstruction {
-                path: a.whole(),
-                source,
-            }))
+            let path = a.whole();
+            emit.emit_with(move || Instruction::Workdir(WorkdirInstruction { path, source }));
         }
         K::User => {
             no_flags(&flags)?;
-            Some(Instruction::User(UserInstruction {
-                user: a.whole(),
-                source,
-            }))
+            let user = a.whole();
+            emit.emit_with(move || Instruction::User(UserInstruction { user, source }));
         }
         K::Expose => {
             no_flags(&flags)?;
             let mut ports: Vec<Word<'a>> = a.blank_separated().collect();
             ports.sort_by(|a, b| a.text.cmp(&b.text));
-            Some(Instruction::Expose(ExposeInstruction { ports, source }))
+            emit.emit_with(move || Instruction::Expose(ExposeInstruction { ports, source }));
         }
-        _ => None,
+        _ => return None,
     }
+    Some(())
 }
 
 /// An instruction that takes no flags: any flag is an error, left to the
@@ -368,7 +387,11 @@ mod tests {
             start_line: 1,
             end_line: 1,
         };
-        instruction(&Cow::Borrowed(text), &map, &at).is_some()
+        struct Drop;
+        impl<'a> Emit<'a> for Drop {
+            fn emit(&mut self, _: Instruction<'a>) {}
+        }
+        instruction(text, &map, &at, Drop).is_some()
     }
 
     #[test]

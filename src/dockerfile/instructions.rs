@@ -847,8 +847,9 @@ impl<'a> Converter<'a, '_, '_> {
     ) -> Result<Instruction<'a>, InstructionError> {
         let flags = self.flags(RUN_FLAGS)?;
         let command = self.command(args, 0);
+        let options = run_options(&flags, &self.node.line_map)?;
         let files = std::mem::take(&mut self.node.heredocs);
-        run_instruction(command, files, &flags, self.source())
+        Ok(options.instruction(command, files, self.source()))
     }
 
     /// BuildKit's `parseSourcesAndDest`.
@@ -1191,15 +1192,23 @@ pub(crate) fn stage_name(name: Word<'_>) -> Result<Word<'_>, InstructionError> {
     })
 }
 
-/// A RUN from its command, heredoc bodies and checked flags (the
-/// `--mount`, `--network`, `--security` and `--device` values are checked
-/// and typed here).
-pub(crate) fn run_instruction<'a>(
-    command: CommandLine<'a>,
-    files: Vec<Heredoc<'a>>,
+/// What a RUN's flags say, checked and typed (`--mount`, `--network`,
+/// `--security`, `--device`).
+pub(crate) struct RunOptions<'a> {
+    mounts: Vec<RunMount<'a>>,
+    network: Option<Word<'a>>,
+    network_mode: NetworkMode,
+    security: Option<Word<'a>>,
+    security_mode: SecurityMode,
+    devices: Vec<RunDevice<'a>>,
+    flags_used: Vec<&'static str>,
+}
+
+/// Check and type a RUN's flags; `map` is the instruction's line map.
+pub(crate) fn run_options<'a>(
     flags: &Flags<'a, 'static>,
-    source: InstructionSource<'a>,
-) -> Result<Instruction<'a>, InstructionError> {
+    map: &LineMap,
+) -> Result<RunOptions<'a>, InstructionError> {
     let mut devices = Vec::new();
     for u in flags.strings("device") {
         devices.push(RunDevice::parse(flag_word(u)).map_err(|m| error_at(u.span, m))?);
@@ -1207,8 +1216,7 @@ pub(crate) fn run_instruction<'a>(
     let mut mounts = Vec::new();
     for u in flags.strings("mount") {
         mounts.push(
-            RunMount::parse(flag_word(u), u.value_offset, &source.line_map)
-                .map_err(|m| error_at(u.span, m))?,
+            RunMount::parse(flag_word(u), u.value_offset, map).map_err(|m| error_at(u.span, m))?,
         );
     }
     let network = string_flag(flags, "network");
@@ -1221,9 +1229,7 @@ pub(crate) fn run_instruction<'a>(
         Some(w) => SecurityMode::parse(&w.text).map_err(|m| error_at(w.span, m))?,
         None => SecurityMode::Sandbox,
     };
-    Ok(Instruction::Run(RunInstruction {
-        command,
-        files,
+    Ok(RunOptions {
         mounts,
         network,
         network_mode,
@@ -1231,8 +1237,30 @@ pub(crate) fn run_instruction<'a>(
         security_mode,
         devices,
         flags_used: flags.used(),
-        source,
-    }))
+    })
+}
+
+impl<'a> RunOptions<'a> {
+    /// The RUN with these options, its command and heredoc bodies.
+    pub(crate) fn instruction(
+        self,
+        command: CommandLine<'a>,
+        files: Vec<Heredoc<'a>>,
+        source: InstructionSource<'a>,
+    ) -> Instruction<'a> {
+        Instruction::Run(RunInstruction {
+            command,
+            files,
+            mounts: self.mounts,
+            network: self.network,
+            network_mode: self.network_mode,
+            security: self.security,
+            security_mode: self.security_mode,
+            devices: self.devices,
+            flags_used: self.flags_used,
+            source,
+        })
+    }
 }
 
 /// A COPY from its sources, destination and checked flags.

@@ -72,34 +72,69 @@ impl Keyword {
     /// The keyword a word names, by Go's `strings.ToLower` (so the Kelvin
     /// sign counts as `k`, as in BuildKit).
     pub fn of(word: &str) -> Keyword {
-        // Dispatch on the length and the first letter folded to lower case
-        // (`| 0x20`), then compare one candidate: this runs for every
-        // instruction. A word that matches ignoring ASCII case is ASCII.
-        let first = word.as_bytes().first().map_or(0, |b| b | 0x20);
-        let is = |name: &str| word.eq_ignore_ascii_case(name);
-        match (word.len(), first) {
-            (3, b'a') if is("add") => Keyword::Add,
-            (3, b'a') if is("arg") => Keyword::Arg,
-            (3, b'c') if is("cmd") => Keyword::Cmd,
-            (3, b'e') if is("env") => Keyword::Env,
-            (3, b'r') if is("run") => Keyword::Run,
-            (4, b'c') if is("copy") => Keyword::Copy,
-            (4, b'f') if is("from") => Keyword::From,
-            (4, b'u') if is("user") => Keyword::User,
-            (5, b'l') if is("label") => Keyword::Label,
-            (5, b's') if is("shell") => Keyword::Shell,
-            (6, b'e') if is("expose") => Keyword::Expose,
-            (6, b'v') if is("volume") => Keyword::Volume,
-            (7, b'o') if is("onbuild") => Keyword::Onbuild,
-            (7, b'w') if is("workdir") => Keyword::Workdir,
-            (10, b'e') if is("entrypoint") => Keyword::Entrypoint,
-            (10, b'm') if is("maintainer") => Keyword::Maintainer,
-            (10, b's') if is("stopsignal") => Keyword::Stopsignal,
-            (11, b'h') if is("healthcheck") => Keyword::Healthcheck,
+        // This runs for every instruction. The word's bytes, each with bit
+        // 0x20 set, are compared as two integers with the lower-case
+        // keywords: setting that bit maps an ASCII upper-case letter to its
+        // lower-case one and any byte that is not a letter to a byte that
+        // is not a lower-case letter, unless it was one already; keywords
+        // are letters only, so the comparison is Go's `strings.ToLower`
+        // for ASCII words.
+        const fn key(name: &[u8]) -> (u64, u32) {
+            let mut lo = [0u8; 8];
+            let mut hi = [0u8; 4];
+            let mut i = 0;
+            while i < name.len() {
+                if i < 8 {
+                    lo[i] = name[i];
+                } else {
+                    hi[i - 8] = name[i];
+                }
+                i += 1;
+            }
+            (u64::from_le_bytes(lo), u32::from_le_bytes(hi))
+        }
+        const KEYWORDS: [((u64, u32), Keyword); 18] = [
+            (key(b"add"), Keyword::Add),
+            (key(b"arg"), Keyword::Arg),
+            (key(b"cmd"), Keyword::Cmd),
+            (key(b"copy"), Keyword::Copy),
+            (key(b"entrypoint"), Keyword::Entrypoint),
+            (key(b"env"), Keyword::Env),
+            (key(b"expose"), Keyword::Expose),
+            (key(b"from"), Keyword::From),
+            (key(b"healthcheck"), Keyword::Healthcheck),
+            (key(b"label"), Keyword::Label),
+            (key(b"maintainer"), Keyword::Maintainer),
+            (key(b"onbuild"), Keyword::Onbuild),
+            (key(b"run"), Keyword::Run),
+            (key(b"shell"), Keyword::Shell),
+            (key(b"stopsignal"), Keyword::Stopsignal),
+            (key(b"user"), Keyword::User),
+            (key(b"volume"), Keyword::Volume),
+            (key(b"workdir"), Keyword::Workdir),
+        ];
+        let b = word.as_bytes();
+        if (3..=11).contains(&b.len()) {
+            let mut lo = [0u8; 8];
+            let mut hi = [0u8; 4];
+            for (i, &c) in b.iter().enumerate() {
+                if i < 8 {
+                    lo[i] = c | 0x20;
+                } else {
+                    hi[i - 8] = c | 0x20;
+                }
+            }
+            let folded = (u64::from_le_bytes(lo), u32::from_le_bytes(hi));
+            if let Some(&(_, k)) = KEYWORDS.iter().find(|(name, _)| *name == folded) {
+                return k;
+            }
+        }
+        if word.is_ascii() {
+            Keyword::Unknown
+        } else {
             // Go's lower-casing maps some non-ASCII characters to ASCII
             // letters (the Kelvin sign to `k`).
-            _ if !word.is_ascii() => Self::of_lower(&super::go_text::to_lower(word)),
-            _ => Keyword::Unknown,
+            Self::of_lower(&super::go_text::to_lower(word))
         }
     }
 

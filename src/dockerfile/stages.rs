@@ -94,18 +94,52 @@ struct TypingSink<'s, 'a> {
     typing_error: Option<SourceDiagnostic>,
 }
 
+/// Places what the direct path makes into its stage.
+struct Placer<'b, 's, 'a> {
+    builder: &'b mut StagesBuilder<'s, 'a>,
+    /// The instruction's span (for the error of one before any FROM).
+    span: Span,
+    placed: Result<(), SourceDiagnostic>,
+}
+
+impl<'a> direct::Emit<'a> for &mut Placer<'_, '_, 'a> {
+    #[inline(always)]
+    fn emit(&mut self, instruction: Instruction<'a>) {
+        self.placed = self.builder.place(instruction, self.span);
+    }
+
+    /// Never called for FROM or ARG (they go to `emit`): anything else
+    /// joins the current stage.
+    #[inline(always)]
+    fn emit_with(&mut self, make: impl FnOnce() -> Instruction<'a>) {
+        match self.builder.stages.last_mut() {
+            Some(stage) => {
+                stage.span = stage.span.join(self.span);
+                // Room first, then the value: built straight into the
+                // vector instead of copied there.
+                stage.instructions.reserve(1);
+                stage.instructions.extend(std::iter::once_with(make));
+            }
+            None => self.placed = self.builder.place(make(), self.span),
+        }
+    }
+}
+
 impl<'a> NodeSink<'a> for TypingSink<'_, 'a> {
     fn take_line(&mut self, line: &mut Cow<'a, str>, map: &mut LineMap, at: &LineSite<'a>) -> bool {
         if self.typing_error.is_some() {
             return false;
         }
-        let Some(instruction) = direct::instruction(line, map, at) else {
-            return false;
+        let mut placer = Placer {
+            builder: &mut self.builder,
+            span: at.span,
+            placed: Ok(()),
         };
-        if let Err(e) = self.builder.place(instruction, at.span) {
+        let taken = direct::instruction(line, map, at, &mut placer).is_some();
+        if let Err(e) = placer.placed {
             self.typing_error = Some(e);
         }
-        true
+        taken
     }
 
     fn node(&mut self, mut node: Node<'a>) {
