@@ -73,60 +73,75 @@ impl Keyword {
     /// sign counts as `k`, as in BuildKit).
     pub fn of(word: &str) -> Keyword {
         // This runs for every instruction. The word's bytes, each with bit
-        // 0x20 set, are compared as two integers with the lower-case
-        // keywords: setting that bit maps an ASCII upper-case letter to its
-        // lower-case one and any byte that is not a letter to a byte that
-        // is not a lower-case letter, unless it was one already; keywords
-        // are letters only, so the comparison is Go's `strings.ToLower`
-        // for ASCII words.
-        const fn key(name: &[u8]) -> (u64, u32) {
+        // 0x20 set, are read as two little-endian integers and matched
+        // against the lower-case keywords: setting that bit maps an ASCII
+        // upper-case letter to its lower-case one and any byte that is not
+        // a letter to a byte that is not a lower-case letter, unless it was
+        // one already; keywords are letters only, so this is Go's
+        // `strings.ToLower` comparison for ASCII words.
+        const fn key(name: &[u8]) -> u64 {
             let mut lo = [0u8; 8];
-            let mut hi = [0u8; 4];
             let mut i = 0;
-            while i < name.len() {
-                if i < 8 {
-                    lo[i] = name[i];
-                } else {
-                    hi[i - 8] = name[i];
-                }
+            while i < name.len() && i < 8 {
+                lo[i] = name[i];
                 i += 1;
             }
-            (u64::from_le_bytes(lo), u32::from_le_bytes(hi))
+            u64::from_le_bytes(lo)
         }
-        const KEYWORDS: [((u64, u32), Keyword); 18] = [
-            (key(b"add"), Keyword::Add),
-            (key(b"arg"), Keyword::Arg),
-            (key(b"cmd"), Keyword::Cmd),
-            (key(b"copy"), Keyword::Copy),
-            (key(b"entrypoint"), Keyword::Entrypoint),
-            (key(b"env"), Keyword::Env),
-            (key(b"expose"), Keyword::Expose),
-            (key(b"from"), Keyword::From),
-            (key(b"healthcheck"), Keyword::Healthcheck),
-            (key(b"label"), Keyword::Label),
-            (key(b"maintainer"), Keyword::Maintainer),
-            (key(b"onbuild"), Keyword::Onbuild),
-            (key(b"run"), Keyword::Run),
-            (key(b"shell"), Keyword::Shell),
-            (key(b"stopsignal"), Keyword::Stopsignal),
-            (key(b"user"), Keyword::User),
-            (key(b"volume"), Keyword::Volume),
-            (key(b"workdir"), Keyword::Workdir),
-        ];
+        const ADD: u64 = key(b"add");
+        const ARG: u64 = key(b"arg");
+        const CMD: u64 = key(b"cmd");
+        const COPY: u64 = key(b"copy");
+        const ENV: u64 = key(b"env");
+        const EXPOSE: u64 = key(b"expose");
+        const FROM: u64 = key(b"from");
+        const LABEL: u64 = key(b"label");
+        const ONBUILD: u64 = key(b"onbuild");
+        const RUN: u64 = key(b"run");
+        const SHELL: u64 = key(b"shell");
+        const USER: u64 = key(b"user");
+        const VOLUME: u64 = key(b"volume");
+        const WORKDIR: u64 = key(b"workdir");
+        // The long ones: their first eight letters, then the rest.
+        const ENTRYPOI: u64 = key(b"entrypoi");
+        const MAINTAIN: u64 = key(b"maintain");
+        const STOPSIGN: u64 = key(b"stopsign");
+        const HEALTHCH: u64 = key(b"healthch");
         let b = word.as_bytes();
         if (3..=11).contains(&b.len()) {
             let mut lo = [0u8; 8];
-            let mut hi = [0u8; 4];
+            let mut hi = [0u8; 3];
             for (i, &c) in b.iter().enumerate() {
-                if i < 8 {
-                    lo[i] = c | 0x20;
-                } else {
-                    hi[i - 8] = c | 0x20;
+                match i {
+                    0..8 => lo[i] = c | 0x20,
+                    _ => hi[i - 8] = c | 0x20,
                 }
             }
-            let folded = (u64::from_le_bytes(lo), u32::from_le_bytes(hi));
-            if let Some(&(_, k)) = KEYWORDS.iter().find(|(name, _)| *name == folded) {
-                return k;
+            let keyword = match (u64::from_le_bytes(lo), &hi) {
+                (ADD, _) => Keyword::Add,
+                (ARG, _) => Keyword::Arg,
+                (CMD, _) => Keyword::Cmd,
+                (COPY, _) => Keyword::Copy,
+                (ENV, _) => Keyword::Env,
+                (EXPOSE, _) => Keyword::Expose,
+                (FROM, _) => Keyword::From,
+                (LABEL, _) => Keyword::Label,
+                (ONBUILD, _) => Keyword::Onbuild,
+                (RUN, _) => Keyword::Run,
+                (SHELL, _) => Keyword::Shell,
+                (USER, _) => Keyword::User,
+                (VOLUME, _) => Keyword::Volume,
+                (WORKDIR, _) => Keyword::Workdir,
+                (ENTRYPOI, b"nt\0") => Keyword::Entrypoint,
+                (MAINTAIN, b"er\0") => Keyword::Maintainer,
+                (STOPSIGN, b"al\0") => Keyword::Stopsignal,
+                (HEALTHCH, b"eck") => Keyword::Healthcheck,
+                _ => Keyword::Unknown,
+            };
+            // Short words are zero-padded, so a match is the whole word
+            // (a folded byte is never zero).
+            if keyword != Keyword::Unknown {
+                return keyword;
             }
         }
         if word.is_ascii() {
