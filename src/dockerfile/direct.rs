@@ -28,7 +28,10 @@ use super::instructions::{
 };
 use super::json::{JsonArrayError, for_each_json_string};
 use super::line_map::LineMap;
-use super::line_parsers::{Args, Words, extract_builder_flags, find_blank_run, flag_nodes};
+use super::line_parsers::{
+    Args, Words, extract_builder_flags, find_blank_run, flag_nodes, literal_flag_node,
+    scan_literal_flags,
+};
 use super::lines::{LineSite, has_heredoc_marker};
 use super::nodes::{Keyword, NodeFlag};
 
@@ -77,7 +80,30 @@ pub(crate) fn instruction<'a>(
     let kw_end = tb.iter().position(is_blank)?;
     let after = kw_end + tb[kw_end..].iter().take_while(|c| is_blank(c)).count();
     let rest = &trimmed[after..];
-    let (rest_off, flag_words) = extract_builder_flags(rest, at.escape);
+    // Flags as written (no quotes or escapes; nearly all of them) become
+    // nodes as they are found, the others through BuildKit's scan.
+    let mut flags: Vec<NodeFlag<'a>> = Vec::new();
+    let flags_base = Args {
+        map,
+        source: at.source,
+        base: t_start + after,
+        escape: at.escape,
+    };
+    let literal = if rest.starts_with("--") {
+        scan_literal_flags(rest, at.escape, |start, end| {
+            flags.push(literal_flag_node(rest, start, end, &flags_base));
+        })
+    } else {
+        Some(0)
+    };
+    let rest_off = match literal {
+        Some(rest_off) => rest_off,
+        None => {
+            let (rest_off, flag_words) = extract_builder_flags(rest, at.escape);
+            flags = flag_nodes(rest, flag_words, &flags_base);
+            rest_off
+        }
+    };
     // `rest` ends where `trimmed` does, at a non-space byte: only leading
     // space is left to trim (the six ASCII spaces, Go's `unicode.IsSpace`
     // on ASCII text).
@@ -118,11 +144,6 @@ pub(crate) fn instruction<'a>(
         source: at.source,
         base,
         escape: at.escape,
-    };
-    let flags = if flag_words.is_empty() {
-        Vec::new()
-    } else {
-        flag_nodes(rest, flag_words, &at_base(t_start + after))
     };
     let source = InstructionSource {
         keyword: Word {

@@ -139,18 +139,37 @@ pub(crate) fn extract_builder_flags(line: &str, escape: char) -> (usize, Vec<Fla
 /// quotes or escapes, found byte by byte; `None` if anything else occurs,
 /// and then [`flags_by_char`] does the work.
 fn literal_flags(line: &str, escape: char) -> Option<(usize, Vec<FlagWord>)> {
+    let mut words = Vec::new();
+    let rest = scan_literal_flags(line, escape, |start, end| {
+        words.push(FlagWord {
+            start,
+            end,
+            unquoted: None,
+        })
+    })?;
+    Some((rest, words))
+}
+
+/// The scan of [`literal_flags`]: each flag's byte range goes to
+/// `on_flag`, and the offset where the remaining text starts is returned;
+/// `None` (with some flags perhaps already handed over) when a flag has a
+/// quote, an escape or a non-ASCII byte.
+pub(crate) fn scan_literal_flags(
+    line: &str,
+    escape: char,
+    mut on_flag: impl FnMut(usize, usize),
+) -> Option<usize> {
     let b = line.as_bytes();
     let special = |c: u8| c >= 0x80 || c == b'\'' || c == b'"' || u32::from(c) == escape as u32;
-    let mut words = Vec::new();
     let mut pos = 0;
     loop {
         while b.get(pos).is_some_and(|&c| is_ascii_space_byte(c)) {
             pos += 1;
         }
         match b.get(pos) {
-            None => return Some((line.len(), words)),
+            None => return Some(line.len()),
             Some(&c) if special(c) => return None,
-            Some(_) if !b[pos..].starts_with(b"--") => return Some((pos, words)),
+            Some(_) if !b[pos..].starts_with(b"--") => return Some(pos),
             Some(_) => {}
         }
         let start = pos;
@@ -165,13 +184,9 @@ fn literal_flags(line: &str, escape: char) -> Option<(usize, Vec<FlagWord>)> {
         }
         if pos - start == 2 {
             // A lone `--` ends the flags.
-            return Some((pos, words));
+            return Some(pos);
         }
-        words.push(FlagWord {
-            start,
-            end: pos,
-            unquoted: None,
-        });
+        on_flag(start, pos);
     }
 }
 
@@ -289,26 +304,47 @@ pub(crate) fn flag_nodes<'a>(
     flags
         .into_iter()
         .map(|flag| {
-            let (s, e) = (a.base + flag.start, a.base + flag.end);
-            let span = a.map.span(s, e);
             let written = line.get(flag.start..flag.end).unwrap_or_default();
-            let (text, literal) = match flag.unquoted {
-                Some(text) if text != written => (Cow::Owned(text), false),
-                _ => (a.text(written, flag.start, flag.end), true),
-            };
-            let value_span = match text.find('=') {
-                Some(eq) if literal => a.map.span(s + eq + 1, e),
-                _ => span,
-            };
-            NodeFlag {
-                text,
-                span,
-                value_span,
-                text_range: s..e,
-                literal,
+            match flag.unquoted {
+                Some(text) if text != written => {
+                    let (s, e) = (a.base + flag.start, a.base + flag.end);
+                    let span = a.map.span(s, e);
+                    NodeFlag {
+                        text: Cow::Owned(text),
+                        span,
+                        value_span: span,
+                        text_range: s..e,
+                        literal: false,
+                    }
+                }
+                _ => literal_flag_node(line, flag.start, flag.end, a),
             }
         })
         .collect()
+}
+
+/// The node of a flag written as BuildKit reads it (no quotes or escapes)
+/// at `start..end` of `line`.
+pub(crate) fn literal_flag_node<'a>(
+    line: &str,
+    start: usize,
+    end: usize,
+    a: &Args<'_, 'a>,
+) -> NodeFlag<'a> {
+    let (s, e) = (a.base + start, a.base + end);
+    let span = a.map.span(s, e);
+    let text = a.text(line.get(start..end).unwrap_or_default(), start, end);
+    let value_span = match text.find('=') {
+        Some(eq) => a.map.span(s + eq + 1, e),
+        None => span,
+    };
+    NodeFlag {
+        text,
+        span,
+        value_span,
+        text_range: s..e,
+        literal: true,
+    }
 }
 
 /// BuildKit's `parseWords`: split at blanks outside quotes, keeping quotes

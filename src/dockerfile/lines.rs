@@ -339,6 +339,7 @@ pub(crate) fn scan_nodes<'a>(
         if end_of_line && piece.is_empty() {
             continue;
         }
+        let first_piece = piece;
         pieces.clear();
         pieces.push((token_start, piece.len()));
         let mut last_end = raw.content_end();
@@ -367,8 +368,18 @@ pub(crate) fn scan_nodes<'a>(
             };
             pieces.push((next.start(), piece.len()));
         }
-        let mut map = LineMap::from_pieces(token_start, &pieces);
-        let mut joined = joined_text(text, &pieces, map.len());
+        // A one-line instruction (most of them) is its own source slice.
+        let (mut map, mut joined) = match pieces.as_slice() {
+            [(start, len)] if *len > 0 => (
+                LineMap::contiguous(*start, *len),
+                Cow::Borrowed(first_piece),
+            ),
+            _ => {
+                let map = LineMap::from_pieces(token_start, &pieces);
+                let joined = joined_text(text, &pieces, map.len());
+                (map, joined)
+            }
+        };
         if let Some(span) = empty_line {
             warnings.push(Warning {
                 code: "dockerfile::no-empty-continuation".into(),
