@@ -173,7 +173,13 @@ pub(crate) fn scan_literal_flags(
             Some(_) => {}
         }
         let start = pos;
+        // Bytes that extend a plain flag are skipped by table; anything
+        // else ends it (white space) or is special.
         while let Some(&c) = b.get(pos) {
+            if WORD_BYTE[usize::from(c)] && c != b'\\' && c != b'`' {
+                pos += 1;
+                continue;
+            }
             if special(c) {
                 return None;
             }
@@ -394,6 +400,21 @@ fn escape_byte(escape: char) -> u8 {
         .unwrap_or(0xff)
 }
 
+/// The bytes that only extend a word outside quotes: ASCII other than
+/// white space and quotes (the escape is checked on its own).
+const WORD_BYTE: [bool; 256] = {
+    let mut table = [false; 256];
+    let mut b = 0;
+    while b < 128 {
+        table[b] = !matches!(
+            b as u8,
+            b'\t' | b'\n' | 0x0b | 0x0c | b'\r' | b' ' | b'\'' | b'"'
+        );
+        b += 1;
+    }
+    table
+};
+
 impl Iterator for Words<'_> {
     type Item = (usize, usize);
 
@@ -422,24 +443,28 @@ impl Iterator for Words<'_> {
             // without the character-by-character logic below: in a word,
             // anything but a blank, a quote or the escape; in quotes,
             // anything but the closing quote or an escape that counts.
-            let plain = |b: u8| match phase {
-                Phase::Spaces => false,
+            let run_start = i;
+            match phase {
+                Phase::Spaces => {}
                 Phase::Word => {
-                    b.is_ascii()
-                        && !is_ascii_space_byte(b)
-                        && b != b'\''
-                        && b != b'"'
-                        && b != escape_b
+                    while bytes
+                        .get(i)
+                        .is_some_and(|&b| WORD_BYTE[usize::from(b)] && b != escape_b)
+                    {
+                        i += 1;
+                    }
                 }
                 Phase::Quote => {
-                    b.is_ascii()
-                        && u32::from(b) != quote_char as u32
-                        && (b != escape_b || quote_char == '\'')
+                    // The escape counts in double quotes only.
+                    let quote = quote_char as u8;
+                    let escape_here = if quote_char == '"' { escape_b } else { quote };
+                    while bytes
+                        .get(i)
+                        .is_some_and(|&b| b.is_ascii() && b != quote && b != escape_here)
+                    {
+                        i += 1;
+                    }
                 }
-            };
-            let run_start = i;
-            while bytes.get(i).is_some_and(|&b| plain(b)) {
-                i += 1;
             }
             if i > run_start {
                 end = i;
