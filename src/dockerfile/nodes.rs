@@ -72,75 +72,30 @@ impl Keyword {
     /// The keyword a word names, by Go's `strings.ToLower` (so the Kelvin
     /// sign counts as `k`, as in BuildKit).
     pub fn of(word: &str) -> Keyword {
-        // This runs for every instruction. The word's bytes, each with bit
-        // 0x20 set, are read as two little-endian integers and matched
-        // against the lower-case keywords: setting that bit maps an ASCII
-        // upper-case letter to its lower-case one and any byte that is not
-        // a letter to a byte that is not a lower-case letter, unless it was
-        // one already; keywords are letters only, so this is Go's
-        // `strings.ToLower` comparison for ASCII words.
-        const fn key(name: &[u8]) -> u64 {
-            let mut lo = [0u8; 8];
-            let mut i = 0;
-            while i < name.len() && i < 8 {
-                lo[i] = name[i];
-                i += 1;
-            }
-            u64::from_le_bytes(lo)
-        }
-        const ADD: u64 = key(b"add");
-        const ARG: u64 = key(b"arg");
-        const CMD: u64 = key(b"cmd");
-        const COPY: u64 = key(b"copy");
-        const ENV: u64 = key(b"env");
-        const EXPOSE: u64 = key(b"expose");
-        const FROM: u64 = key(b"from");
-        const LABEL: u64 = key(b"label");
-        const ONBUILD: u64 = key(b"onbuild");
-        const RUN: u64 = key(b"run");
-        const SHELL: u64 = key(b"shell");
-        const USER: u64 = key(b"user");
-        const VOLUME: u64 = key(b"volume");
-        const WORKDIR: u64 = key(b"workdir");
-        // The long ones: their first eight letters, then the rest.
-        const ENTRYPOI: u64 = key(b"entrypoi");
-        const MAINTAIN: u64 = key(b"maintain");
-        const STOPSIGN: u64 = key(b"stopsign");
-        const HEALTHCH: u64 = key(b"healthch");
+        // This runs for every instruction, so it is one table probe with
+        // one well-predicted branch. The word's bytes, each with bit 0x20
+        // set, are read as two little-endian integers (bytes 0..8 and
+        // 8..11, zero-padded): setting that bit maps an ASCII upper-case
+        // letter to its lower-case one and any byte that is not a letter
+        // to a byte that is not a lower-case letter (never zero), unless it
+        // was one already; keywords are letters only, so equality with a
+        // keyword's integers is Go's `strings.ToLower` comparison for
+        // ASCII words. The first integer times `HASH_MUL`, top five bits,
+        // is a different slot for each keyword (a multiplier found by
+        // search; `keywords_match_by_go_lower_case` checks the table).
         let b = word.as_bytes();
         if (3..=11).contains(&b.len()) {
             let mut lo = [0u8; 8];
-            let mut hi = [0u8; 3];
+            let mut hi = [0u8; 4];
             for (i, &c) in b.iter().enumerate() {
                 match i {
                     0..8 => lo[i] = c | 0x20,
                     _ => hi[i - 8] = c | 0x20,
                 }
             }
-            let keyword = match (u64::from_le_bytes(lo), &hi) {
-                (ADD, _) => Keyword::Add,
-                (ARG, _) => Keyword::Arg,
-                (CMD, _) => Keyword::Cmd,
-                (COPY, _) => Keyword::Copy,
-                (ENV, _) => Keyword::Env,
-                (EXPOSE, _) => Keyword::Expose,
-                (FROM, _) => Keyword::From,
-                (LABEL, _) => Keyword::Label,
-                (ONBUILD, _) => Keyword::Onbuild,
-                (RUN, _) => Keyword::Run,
-                (SHELL, _) => Keyword::Shell,
-                (USER, _) => Keyword::User,
-                (VOLUME, _) => Keyword::Volume,
-                (WORKDIR, _) => Keyword::Workdir,
-                (ENTRYPOI, b"nt\0") => Keyword::Entrypoint,
-                (MAINTAIN, b"er\0") => Keyword::Maintainer,
-                (STOPSIGN, b"al\0") => Keyword::Stopsignal,
-                (HEALTHCH, b"eck") => Keyword::Healthcheck,
-                _ => Keyword::Unknown,
-            };
-            // Short words are zero-padded, so a match is the whole word
-            // (a folded byte is never zero).
-            if keyword != Keyword::Unknown {
+            let (lo, hi) = (u64::from_le_bytes(lo), u32::from_le_bytes(hi));
+            let (klo, khi, keyword) = KEYWORD_TABLE[keyword_slot(lo)];
+            if (klo, khi) == (lo, hi) {
                 return keyword;
             }
         }
@@ -203,6 +158,66 @@ impl Keyword {
         }
     }
 }
+
+/// The multiplier of [`keyword_slot`].
+const HASH_MUL: u64 = 0xbcfb_b050_acab_1a6b;
+
+/// The slot of [`KEYWORD_TABLE`] for a word's first eight (folded) bytes.
+const fn keyword_slot(lo: u64) -> usize {
+    (lo.wrapping_mul(HASH_MUL) >> 59) as usize
+}
+
+/// A keyword's name as the two integers [`Keyword::of`] compares.
+const fn keyword_key(name: &[u8]) -> (u64, u32) {
+    let mut lo = [0u8; 8];
+    let mut hi = [0u8; 4];
+    let mut i = 0;
+    while i < name.len() {
+        if i < 8 {
+            lo[i] = name[i];
+        } else {
+            hi[i - 8] = name[i];
+        }
+        i += 1;
+    }
+    (u64::from_le_bytes(lo), u32::from_le_bytes(hi))
+}
+
+/// The keywords by slot; empty slots hold keys no word has (a folded byte
+/// is never zero, and a word is at least three bytes).
+const KEYWORD_TABLE: [(u64, u32, Keyword); 32] = {
+    const NAMES: [(&[u8], Keyword); 18] = [
+        (b"add", Keyword::Add),
+        (b"arg", Keyword::Arg),
+        (b"cmd", Keyword::Cmd),
+        (b"copy", Keyword::Copy),
+        (b"entrypoint", Keyword::Entrypoint),
+        (b"env", Keyword::Env),
+        (b"expose", Keyword::Expose),
+        (b"from", Keyword::From),
+        (b"healthcheck", Keyword::Healthcheck),
+        (b"label", Keyword::Label),
+        (b"maintainer", Keyword::Maintainer),
+        (b"onbuild", Keyword::Onbuild),
+        (b"run", Keyword::Run),
+        (b"shell", Keyword::Shell),
+        (b"stopsignal", Keyword::Stopsignal),
+        (b"user", Keyword::User),
+        (b"volume", Keyword::Volume),
+        (b"workdir", Keyword::Workdir),
+    ];
+    let mut table = [(0, 0, Keyword::Unknown); 32];
+    let mut i = 0;
+    while i < NAMES.len() {
+        let (lo, hi) = keyword_key(NAMES[i].0);
+        let slot = keyword_slot(lo);
+        // Two keywords in one slot would fail the build.
+        assert!(table[slot].0 == 0, "keyword slots collide");
+        table[slot] = (lo, hi, NAMES[i].1);
+        i += 1;
+    }
+    table
+};
 
 /// One instruction.
 #[derive(Clone, Debug, Serialize)]
@@ -423,6 +438,14 @@ mod tests {
             assert_eq!(Keyword::of(&format!("{name}S")), Keyword::Unknown);
             assert_eq!(Keyword::of(&name[1..]), Keyword::Unknown);
         }
+        // Every keyword has its own slot (the table is built at compile
+        // time and would not build with a collision; this checks that
+        // every keyword made it in).
+        let in_table = super::KEYWORD_TABLE
+            .iter()
+            .filter(|(lo, _, _)| *lo != 0)
+            .count();
+        assert_eq!(in_table, INSTRUCTION_NAMES.len());
         // Go lower-cases the Kelvin sign to `k`, as BuildKit does.
         assert_eq!(Keyword::of("WOR\u{212a}DIR"), Keyword::Workdir);
         assert_eq!(Keyword::of("\u{212a}"), Keyword::Unknown);
