@@ -9,6 +9,9 @@
 #   benches/parse_instructions.sh                      # the three parsers
 #   benches/parse_instructions.sh "scratchify (typed)" # chosen labels
 #   PASSES=50 benches/parse_instructions.sh            # more passes per count
+#   SIM=1 benches/parse_instructions.sh                # also mispredicted
+#                                                      # branches and L1 data
+#                                                      # misses (simulated)
 #
 # Each label is run twice under cachegrind, with PASSES passes and with
 # none; the difference divided by PASSES is the cost of one pass (the
@@ -22,14 +25,35 @@ bench=$(cargo bench --bench parse --no-run 2>&1 | sed -n 's/.*Executable .*(\(.*
 if [ $# -eq 0 ]; then
   set -- "scratchify (typed)" "scratchify (nodes only)" "parse-dockerfile"
 fi
+sim=${SIM:-0}
+if [ "$sim" = 1 ]; then
+  flags=(--cache-sim=yes --branch-sim=yes)
+else
+  flags=(--cache-sim=no)
+fi
+# One line of three numbers: instructions, mispredicted branches, L1 data
+# misses (the last two 0 without SIM=1).
 count() {
-  valgrind --tool=cachegrind --cache-sim=no --cachegrind-out-file=/dev/null \
-    "$bench" --profile "$1" "$2" 2>&1 >/dev/null | sed -n 's/.*I *refs: *//p' | tr -d ,
+  valgrind --tool=cachegrind "${flags[@]}" --cachegrind-out-file=/dev/null \
+    "$bench" --profile "$1" "$2" 2>&1 >/dev/null | awk '
+      /I *refs:/ { gsub(",", "", $4); i = $4 }
+      /Mispredicts:/ { gsub(",", "", $3); m = $3 }
+      /D1  misses:/ { gsub(",", "", $4); d = $4 }
+      END { print i + 0, m + 0, d + 0 }'
 }
-echo "| parser | instructions per pass ($passes passes) |"
-echo "|---|---:|"
+if [ "$sim" = 1 ]; then
+  echo "| parser | instructions per pass ($passes passes) | mispredicted branches per pass | L1 data misses per pass |"
+  echo "|---|---:|---:|---:|"
+else
+  echo "| parser | instructions per pass ($passes passes) |"
+  echo "|---|---:|"
+fi
 for label in "$@"; do
-  with=$(count "$label" "$passes")
-  without=$(count "$label" 0)
-  echo "| $label | $(( (with - without) / passes )) |"
+  read -r wi wm wd < <(count "$label" "$passes")
+  read -r oi om od < <(count "$label" 0)
+  if [ "$sim" = 1 ]; then
+    echo "| $label | $(( (wi - oi) / passes )) | $(( (wm - om) / passes )) | $(( (wd - od) / passes )) |"
+  else
+    echo "| $label | $(( (wi - oi) / passes )) |"
+  fi
 done

@@ -108,8 +108,9 @@ impl<'a> direct::Emit<'a> for &mut Placer<'_, '_, 'a> {
         self.placed = self.builder.place(instruction, self.span);
     }
 
-    /// Never called for FROM or ARG (they go to `emit`): anything else
-    /// joins the current stage.
+    /// Never called for FROM (it goes to `emit`, and opens a stage);
+    /// anything else joins the current stage, or is placed by `place`
+    /// before the first one.
     #[inline(always)]
     fn emit_with(&mut self, make: impl FnOnce() -> Instruction<'a>) {
         match self.builder.stages.last_mut() {
@@ -119,6 +120,10 @@ impl<'a> direct::Emit<'a> for &mut Placer<'_, '_, 'a> {
                 // vector instead of copied there.
                 stage.instructions.reserve(1);
                 stage.instructions.extend(std::iter::once_with(make));
+                debug_assert!(
+                    !matches!(stage.instructions.last(), Some(Instruction::From(_))),
+                    "a FROM opens a stage: it goes through `emit`"
+                );
             }
             None => self.placed = self.builder.place(make(), self.span),
         }
