@@ -52,18 +52,18 @@ pub(crate) trait Emit<'a> {
 /// `map`) is, handed to `emit`, when it has one of the shapes taken here;
 /// `None` leaves the line to the node path (and `emit` uncalled).
 ///
-/// Each shape builds its instruction as the argument of `emit`, which is
-/// inlined with this function into its one caller: an `Instruction` is
-/// about 400 bytes, and built that way it is copied once, into its stage,
-/// rather than once per function it is returned from.
+/// Each shape checks everything that can fail first and then builds its
+/// instruction through [`Emit::emit_with`], which makes room in the stage
+/// before the instruction (about 400 bytes) is built, so that it is built
+/// in place rather than copied once per function it passes through; this
+/// function is inlined into its one caller for the same reason.
 #[inline(always)]
 pub(crate) fn instruction<'a>(
-    line: &str,
+    text: &str,
     map: &LineMap,
     at: &LineSite<'a>,
     mut emit: impl Emit<'a>,
 ) -> Option<()> {
-    let text: &str = line;
     // ASCII only: white space is then the six ASCII characters, and every
     // byte offset is a character boundary.
     if !text.is_ascii() {
@@ -78,6 +78,28 @@ pub(crate) fn instruction<'a>(
     let is_blank = |c: &u8| matches!(c, b'\t' | b'\x0b' | b'\x0c' | b'\r' | b' ');
     let tb = trimmed.as_bytes();
     let kw_end = tb.iter().position(is_blank)?;
+    let keyword = Keyword::of(&trimmed[..kw_end]);
+    if !matches!(
+        keyword,
+        Keyword::Run
+            | Keyword::Cmd
+            | Keyword::Entrypoint
+            | Keyword::From
+            | Keyword::Copy
+            | Keyword::Env
+            | Keyword::Label
+            | Keyword::Arg
+            | Keyword::Workdir
+            | Keyword::User
+            | Keyword::Expose
+    ) {
+        return None;
+    }
+    // A heredoc is read after the line: RUN and COPY with a `<<` are the
+    // node path's (other instructions give `<<` no meaning).
+    if matches!(keyword, Keyword::Run | Keyword::Copy) && has_heredoc_marker(text) {
+        return None;
+    }
     let after = kw_end + tb[kw_end..].iter().take_while(|c| is_blank(c)).count();
     let rest = &trimmed[after..];
     // Flags as written (no quotes or escapes; nearly all of them) become
@@ -117,28 +139,6 @@ pub(crate) fn instruction<'a>(
         return None;
     }
     let args_start = t_start + after + rest_off + lead;
-    let keyword = Keyword::of(&trimmed[..kw_end]);
-    // A heredoc is read after the line: RUN and COPY with a `<<` are the
-    // node path's (other instructions give `<<` no meaning).
-    if matches!(keyword, Keyword::Run | Keyword::Copy) && has_heredoc_marker(text) {
-        return None;
-    }
-    if !matches!(
-        keyword,
-        Keyword::Run
-            | Keyword::Cmd
-            | Keyword::Entrypoint
-            | Keyword::From
-            | Keyword::Copy
-            | Keyword::Env
-            | Keyword::Label
-            | Keyword::Arg
-            | Keyword::Workdir
-            | Keyword::User
-            | Keyword::Expose
-    ) {
-        return None;
-    }
     let at_base = |base: usize| Args {
         map,
         source: at.source,
