@@ -197,11 +197,9 @@ pub(crate) struct LineSite<'a> {
 pub(crate) trait NodeSink<'a> {
     /// Offered every instruction (its joined text `line`, whose map to the
     /// source is `map`) before it is made a node. Returning true takes it:
-    /// no node is made, no heredoc body is read (so an instruction that
-    /// may start one, with a `<<`, must not be taken), and `line` and
-    /// `map` may have been moved out. Returning false must leave both as
-    /// they were.
-    fn take_line(&mut self, line: &mut Cow<'a, str>, map: &mut LineMap, at: &LineSite<'a>) -> bool;
+    /// no node is made and no heredoc body is read (so an instruction that
+    /// may start one, with a `<<`, must not be taken).
+    fn take_line(&mut self, line: &str, map: &LineMap, at: &LineSite<'a>) -> bool;
 
     /// Every instruction not taken by [`Self::take_line`], as a node.
     fn node(&mut self, node: Node<'a>);
@@ -209,7 +207,7 @@ pub(crate) trait NodeSink<'a> {
 
 /// The parse tree collects every node.
 impl<'a> NodeSink<'a> for Vec<Node<'a>> {
-    fn take_line(&mut self, _: &mut Cow<'a, str>, _: &mut LineMap, _: &LineSite<'a>) -> bool {
+    fn take_line(&mut self, _: &str, _: &LineMap, _: &LineSite<'a>) -> bool {
         false
     }
 
@@ -369,7 +367,7 @@ pub(crate) fn scan_nodes<'a>(
             pieces.push((next.start(), piece.len()));
         }
         // A one-line instruction (most of them) is its own source slice.
-        let (mut map, mut joined) = match pieces.as_slice() {
+        let (map, joined) = match pieces.as_slice() {
             [(start, len)] if *len > 0 => (
                 LineMap::contiguous(*start, *len),
                 Cow::Borrowed(first_piece),
@@ -400,7 +398,7 @@ pub(crate) fn scan_nodes<'a>(
             start_line,
             end_line: line_no,
         };
-        if sink.take_line(&mut joined, &mut map, &site) {
+        if sink.take_line(&joined, &map, &site) {
             comments.clear();
             covered = Some((covered.map_or(start_line, |c| c.0), line_no));
             continue;
