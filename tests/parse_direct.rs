@@ -12,51 +12,14 @@ use std::path::Path;
 
 use proptest::prelude::*;
 
-use scratchify::dockerfile;
+mod parse_support;
+
+use parse_support::parse_both_ways;
 use scratchify::source::SourceFile;
 
 /// Parse `text` both ways; panics with the difference if they disagree.
 fn both_ways_agree(name: &str, text: &str) {
-    let src = SourceFile::new(name, text);
-    let direct = dockerfile::parse(&src);
-    let layered = dockerfile::parse_nodes(&src).and_then(|n| dockerfile::from_nodes(&src, n));
-    match (&direct, &layered) {
-        (Ok(a), Ok(b)) => {
-            let (a, b) = (
-                serde_json::to_string_pretty(a).unwrap(),
-                serde_json::to_string_pretty(b).unwrap(),
-            );
-            if a != b {
-                let at = a
-                    .lines()
-                    .zip(b.lines())
-                    .position(|(x, y)| x != y)
-                    .unwrap_or(0);
-                let context = |s: &str| {
-                    s.lines()
-                        .skip(at.saturating_sub(8))
-                        .take(12)
-                        .collect::<Vec<_>>()
-                        .join("\n")
-                };
-                panic!(
-                    "{name}: parse and parse_nodes + from_nodes differ on {text:?}\n--- parse:\n{}\n--- nodes:\n{}",
-                    context(&a),
-                    context(&b)
-                );
-            }
-        }
-        (Err(a), Err(b)) => assert_eq!(
-            (&a.code, &a.message, a.span),
-            (&b.code, &b.message, b.span),
-            "{name}: the two paths fail differently on {text:?}"
-        ),
-        _ => panic!(
-            "{name}: one path fails on {text:?}: {:?} vs {:?}",
-            direct.as_ref().err().map(|e| &e.message),
-            layered.as_ref().err().map(|e| &e.message)
-        ),
-    }
+    let _ = parse_both_ways(&SourceFile::new(name, text));
 }
 
 fn files_in(dir: &Path, keep: impl Fn(&Path) -> bool) -> Vec<(String, String)> {

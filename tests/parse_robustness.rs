@@ -14,6 +14,9 @@ use std::path::Path;
 use proptest::prelude::*;
 use serde_json::Value;
 
+mod parse_support;
+
+use parse_support::parse_both_ways;
 use scratchify::dockerfile::{self, Node};
 use scratchify::source::{SourceFile, Span};
 
@@ -93,27 +96,9 @@ fn exercise(text: &str) {
             check_span(text, w.span, "warning");
         }
     }
-    let streamed = dockerfile::parse(&src);
     // `parse` types instructions while the lines are read; it must give
     // exactly what typing the whole parse tree gives, errors included.
-    let layered = dockerfile::parse_nodes(&src).and_then(|n| dockerfile::from_nodes(&src, n));
-    match (&streamed, &layered) {
-        (Ok(a), Ok(b)) => assert_eq!(
-            serde_json::to_value(a).expect("the typed tree serialises"),
-            serde_json::to_value(b).expect("the typed tree serialises"),
-            "parse and parse_nodes + from_nodes differ on {text:?}"
-        ),
-        (Err(a), Err(b)) => assert_eq!(
-            (&a.code, &a.message, a.span),
-            (&b.code, &b.message, b.span),
-            "parse and parse_nodes + from_nodes fail differently on {text:?}"
-        ),
-        _ => panic!(
-            "parse and parse_nodes + from_nodes disagree on {text:?}: {:?} vs {:?}",
-            streamed.as_ref().err().map(|e| &e.message),
-            layered.as_ref().err().map(|e| &e.message)
-        ),
-    }
+    let streamed = parse_both_ways(&src);
     match streamed {
         Ok(df) => {
             let v = serde_json::to_value(&df).expect("the typed tree serialises");

@@ -105,12 +105,13 @@ pub(crate) fn instruction<'a>(
     // Flags as written (no quotes or escapes; nearly all of them) become
     // nodes as they are found, the others through BuildKit's scan.
     let mut flags: Vec<NodeFlag<'a>> = Vec::new();
-    let flags_base = Args {
+    let at_base = |base: usize| Args {
         map,
         source: at.source,
-        base: t_start + after,
+        base,
         escape: at.escape,
     };
+    let flags_base = at_base(t_start + after);
     let literal = if rest.starts_with("--") {
         scan_literal_flags(rest, at.escape, |start, end| {
             flags.push(literal_flag_node(rest, start, end, &flags_base));
@@ -139,12 +140,6 @@ pub(crate) fn instruction<'a>(
         return None;
     }
     let args_start = t_start + after + rest_off + lead;
-    let at_base = |base: usize| Args {
-        map,
-        source: at.source,
-        base,
-        escape: at.escape,
-    };
     let source = InstructionSource {
         keyword: Word {
             text: at_base(0).text(&trimmed[..kw_end], t_start, t_start + kw_end),

@@ -568,10 +568,6 @@ impl<'a> Converter<'a, '_, '_> {
         }
     }
 
-    fn string_flag(f: &Flags<'a, '_>, name: &str) -> Option<Word<'a>> {
-        string_flag(f, name)
-    }
-
     /// The command of RUN/CMD/ENTRYPOINT/HEALTHCHECK from its arguments
     /// (BuildKit's `handleJSONArgs`); `first` is the index of `args[0]` in
     /// the node's argument list.
@@ -836,7 +832,7 @@ impl<'a> Converter<'a, '_, '_> {
         Ok(Instruction::From(FromInstruction {
             image,
             stage_name,
-            platform: Self::string_flag(&flags, "platform"),
+            platform: string_flag(&flags, "platform"),
             source: self.source(),
         }))
     }
@@ -941,11 +937,11 @@ impl<'a> Converter<'a, '_, '_> {
             inline_sources,
             dest,
             json: self.node.json,
-            chown: Self::string_flag(&flags, "chown"),
-            chmod: Self::string_flag(&flags, "chmod"),
+            chown: string_flag(&flags, "chown"),
+            chmod: string_flag(&flags, "chmod"),
             link: flags.bool("link", false),
             keep_git_dir: flags.bool("keep-git-dir", false),
-            checksum: Self::string_flag(&flags, "checksum"),
+            checksum: string_flag(&flags, "checksum"),
             unpack: flags.is_used("unpack").then(|| flags.bool("unpack", false)),
             exclude: strings_flag(&flags, "exclude"),
             source: self.source(),
@@ -1075,7 +1071,7 @@ impl<'a> Converter<'a, '_, '_> {
         }
         let command = self.command(rest, 1);
         let duration = |name: &str| -> Result<Option<DurationFlag<'a>>, InstructionError> {
-            let Some(w) = Self::string_flag(&flags, name) else {
+            let Some(w) = string_flag(&flags, name) else {
                 return Ok(None);
             };
             if w.text.is_empty() {
@@ -1088,7 +1084,7 @@ impl<'a> Converter<'a, '_, '_> {
         let timeout = duration("timeout")?;
         let start_period = duration("start-period")?;
         let start_interval = duration("start-interval")?;
-        let retries = match Self::string_flag(&flags, "retries") {
+        let retries = match string_flag(&flags, "retries") {
             Some(w) if !w.text.is_empty() => {
                 let v = parse_go_int32(&w.text).map_err(|m| self.err_at(w.span, m))?;
                 if v < 0 {
