@@ -29,6 +29,7 @@ use super::line_parsers::{
     parse_maybe_json_to_list, parse_name_or_name_val, parse_name_val, parse_string,
     parse_strings_whitespace_delimited,
 };
+use super::newlines::Newlines;
 use super::nodes::{ArgNode, Heredoc, Keyword, Node, ParsedNodes, Warning};
 use crate::source::{SourceDiagnostic, SourceFile, Span};
 
@@ -76,7 +77,7 @@ struct Lines<'a> {
     pos: usize,
     /// The newlines of `text`, found in bulk (lines are short, so a search
     /// per line would spend more on setup than on searching).
-    newlines: memchr::Memchr<'a>,
+    newlines: Newlines<'a>,
 }
 
 /// A line longer than [`MAX_LINE_BYTES`], starting at this offset (kept
@@ -237,7 +238,7 @@ pub(crate) fn scan_nodes<'a>(
     let mut lines = Lines {
         text,
         pos: 0,
-        newlines: memchr::memchr_iter(b'\n', text.as_bytes()),
+        newlines: Newlines::new(text.as_bytes()),
     };
     let mut directive_parser = DirectiveParser::new("#");
     let mut escape = '\\';

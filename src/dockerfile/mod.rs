@@ -55,6 +55,7 @@ pub mod json;
 pub mod line_map;
 pub mod line_parsers;
 pub mod lines;
+mod newlines;
 pub mod nodes;
 pub mod run_flags;
 pub mod stages;
