@@ -4,11 +4,12 @@
 //! [`Node`](super::nodes::Node) and converting it.
 //!
 //! [`super::parse`] offers every instruction line here first. A line is
-//! taken only when it is plain ASCII, cannot start a heredoc, and is one of RUN,
-//! CMD, ENTRYPOINT, FROM, COPY, ENV, LABEL, ARG, WORKDIR, USER or EXPOSE in
-//! a form that types without error or warning; anything else (another
-//! instruction, a missing argument, a flag the instruction does not take,
-//! any error) is declined and goes through the node, which reports it.
+//! taken only when it is plain ASCII, cannot start a heredoc, is not ONBUILD
+//! (a nested instruction) or HEALTHCHECK (rare, with a sub-command and
+//! durations), and has a form that types without error or warning; anything
+//! else (a missing argument, a flag the instruction does not take, any
+//! error or warning) is declined and goes through the node, which reports
+//! it.
 //!
 //! What a taken line becomes must be exactly what the node path makes of
 //! it: both share the line parsers' pieces (flag extraction, word
@@ -20,11 +21,13 @@ use std::borrow::Cow;
 
 use super::flags::{Flags, check_flags};
 use super::go_text::is_ascii_space_byte;
+use super::go_text::trim_space;
 use super::instructions::{
-    ArgInstruction, COPY_FLAGS, CmdInstruction, CommandLine, EntrypointInstruction, EnvInstruction,
-    ExposeInstruction, FROM_FLAGS, FromInstruction, Instruction, InstructionSource, KeyValue,
-    LabelInstruction, RUN_FLAGS, ShellText, UserInstruction, Word, WorkdirInstruction, arg_decl,
-    copy_instruction, run_options, stage_name, string_flag,
+    ADD_FLAGS, ArgInstruction, COPY_FLAGS, CmdInstruction, CommandLine, EntrypointInstruction,
+    EnvInstruction, ExposeInstruction, FROM_FLAGS, FromInstruction, Instruction, InstructionSource,
+    KeyValue, LabelInstruction, MaintainerInstruction, RUN_FLAGS, ShellInstruction, ShellText,
+    StopSignalInstruction, UserInstruction, VolumeInstruction, Word, WorkdirInstruction,
+    add_instruction, arg_decl, copy_instruction, run_options, stage_name, string_flag,
 };
 use super::json::{JsonArrayError, for_each_json_string};
 use super::line_map::LineMap;
@@ -79,25 +82,17 @@ pub(crate) fn instruction<'a>(
     let tb = trimmed.as_bytes();
     let kw_end = tb.iter().position(is_blank)?;
     let keyword = Keyword::of(&trimmed[..kw_end]);
-    if !matches!(
+    // ONBUILD (a nested instruction) and HEALTHCHECK (rare, with a
+    // sub-command and durations) are the node path's.
+    if matches!(
         keyword,
-        Keyword::Run
-            | Keyword::Cmd
-            | Keyword::Entrypoint
-            | Keyword::From
-            | Keyword::Copy
-            | Keyword::Env
-            | Keyword::Label
-            | Keyword::Arg
-            | Keyword::Workdir
-            | Keyword::User
-            | Keyword::Expose
+        Keyword::Onbuild | Keyword::Healthcheck | Keyword::Unknown
     ) {
         return None;
     }
-    // A heredoc is read after the line: RUN and COPY with a `<<` are the
-    // node path's (other instructions give `<<` no meaning).
-    if matches!(keyword, Keyword::Run | Keyword::Copy) && has_heredoc_marker(text) {
+    // A heredoc is read after the line: RUN, COPY and ADD with a `<<` are
+    // the node path's (other instructions give `<<` no meaning).
+    if matches!(keyword, Keyword::Run | Keyword::Copy | Keyword::Add) && has_heredoc_marker(text) {
         return None;
     }
     let after = kw_end + tb[kw_end..].iter().take_while(|c| is_blank(c)).count();
@@ -195,20 +190,69 @@ pub(crate) fn instruction<'a>(
                 source,
             }));
         }
-        K::Copy => {
-            let flags: Flags<'a, 'static> = check_flags(&flags, COPY_FLAGS).ok()?;
-            let (mut sources, json) = match a.json_strings()? {
-                Some(words) => (words, true),
-                None => (a.blank_separated().collect::<Vec<_>>(), false),
+        K::Copy | K::Add => {
+            let declared = if keyword == K::Copy {
+                COPY_FLAGS
+            } else {
+                ADD_FLAGS
             };
+            let flags: Flags<'a, 'static> = check_flags(&flags, declared).ok()?;
+            let (mut sources, json) = a.maybe_json_list()?;
             // A heredoc source (only possible here through a JSON escape)
             // is the node path's.
             if sources.len() < 2 || (json && sources.iter().any(|w| w.text.contains("<<"))) {
                 return None;
             }
             let dest = sources.pop()?;
+            if keyword == K::Copy {
+                emit.emit_with(move || {
+                    copy_instruction(sources, Vec::new(), dest, json, &flags, source)
+                });
+            } else {
+                emit.emit_with(move || {
+                    add_instruction(sources, Vec::new(), dest, json, &flags, source)
+                });
+            }
+        }
+        K::Volume => {
+            no_flags(&flags)?;
+            let (volumes, json) = a.maybe_json_list()?;
+            // A volume that is empty or has space around it (possible in
+            // JSON) is the node path's, which reports or trims it.
+            if volumes.is_empty()
+                || volumes
+                    .iter()
+                    .any(|w| w.text.is_empty() || trim_space(&w.text).len() != w.text.len())
+            {
+                return None;
+            }
             emit.emit_with(move || {
-                copy_instruction(sources, Vec::new(), dest, json, &flags, source)
+                Instruction::Volume(VolumeInstruction {
+                    volumes,
+                    json,
+                    source,
+                })
+            });
+        }
+        K::Shell => {
+            no_flags(&flags)?;
+            // Only the JSON form with at least one string is valid.
+            let shell = a.json_strings()?.filter(|words| !words.is_empty())?;
+            emit.emit_with(move || Instruction::Shell(ShellInstruction { shell, source }));
+        }
+        K::Stopsignal => {
+            // Flags on STOPSIGNAL are ignored with a warning: the node path's.
+            no_flags(&flags)?;
+            let signal = a.whole();
+            emit.emit_with(move || {
+                Instruction::StopSignal(StopSignalInstruction { signal, source })
+            });
+        }
+        K::Maintainer => {
+            no_flags(&flags)?;
+            let maintainer = a.whole();
+            emit.emit_with(move || {
+                Instruction::Maintainer(MaintainerInstruction { maintainer, source })
             });
         }
         K::Env => {
@@ -341,6 +385,16 @@ impl<'a> ArgsText<'_, '_, 'a> {
         }
     }
 
+    /// The strings of a JSON array, or else the blank-separated words
+    /// (`parseMaybeJSONToList`), and whether it was JSON; `None` for an
+    /// array with other elements (an error).
+    fn maybe_json_list(&self) -> Option<(Vec<Word<'a>>, bool)> {
+        Some(match self.json_strings()? {
+            Some(words) => (words, true),
+            None => (self.blank_separated().collect(), false),
+        })
+    }
+
     /// The command of RUN, CMD or ENTRYPOINT (`parseMaybeJSON`, then
     /// `handleJSONArgs`).
     fn command(&self) -> Option<CommandLine<'a>> {
@@ -429,6 +483,13 @@ mod tests {
             "WORKDIR /app",
             "USER 1000:1000",
             "EXPOSE 443 80/tcp",
+            "ADD --chmod=0644 https://example.com/key.asc /etc/apt/keyrings/",
+            "ADD [\"a b\", \"/c/\"]",
+            "VOLUME /var/lib/data /cache",
+            "VOLUME [\"/var/cache/nginx\"]",
+            "SHELL [\"/bin/bash\", \"-o\", \"pipefail\", \"-c\"]",
+            "STOPSIGNAL SIGQUIT",
+            "MAINTAINER Jane Doe <jane@example.com>",
         ] {
             assert!(taken(text), "{text}");
         }
@@ -438,14 +499,13 @@ mod tests {
     fn leaves_the_rest_to_the_node_path() {
         for text in [
             // Other instructions.
-            "ADD a b",
-            "VOLUME /data",
-            "SHELL [\"/bin/bash\", \"-c\"]",
             "ONBUILD RUN x",
             "HEALTHCHECK CMD true",
-            "STOPSIGNAL SIGTERM",
-            "MAINTAINER me",
             "BOGUS x",
+            // Heredocs.
+            "RUN <<EOF",
+            "COPY <<EOF /dst",
+            "ADD <<EOF /dst",
             // Errors and warnings.
             "RUN",
             "RUN --bogus x",
@@ -460,6 +520,14 @@ mod tests {
             "ENV a=b c",
             "ENV alone",
             "CMD [1, 2]",
+            "ADD --from=x a b",
+            "VOLUME [\" /data\"]",
+            "VOLUME [\"\"]",
+            "VOLUME []",
+            "SHELL /bin/sh -c",
+            "SHELL []",
+            "STOPSIGNAL --x SIGTERM",
+            "MAINTAINER --x me",
             // Not ASCII.
             "RUN echo caf\u{e9}",
         ] {

@@ -922,30 +922,16 @@ impl<'a> Converter<'a, '_, '_> {
                 "ADD requires at least two arguments, but only one was provided. Destination could not be determined",
             ));
         }
-        let flags = self.flags(&[
-            ("exclude", SS),
-            ("chown", S),
-            ("chmod", S),
-            ("link", B),
-            ("keep-git-dir", B),
-            ("checksum", S),
-            ("unpack", B),
-        ])?;
+        let flags = self.flags(ADD_FLAGS)?;
         let (sources, inline_sources, dest) = self.sources_and_dest(args, "ADD")?;
-        Ok(Instruction::Add(AddInstruction {
+        Ok(add_instruction(
             sources,
             inline_sources,
             dest,
-            json: self.node.json,
-            chown: string_flag(&flags, "chown"),
-            chmod: string_flag(&flags, "chmod"),
-            link: flags.bool("link", false),
-            keep_git_dir: flags.bool("keep-git-dir", false),
-            checksum: string_flag(&flags, "checksum"),
-            unpack: flags.is_used("unpack").then(|| flags.bool("unpack", false)),
-            exclude: strings_flag(&flags, "exclude"),
-            source: self.source(),
-        }))
+            self.node.json,
+            &flags,
+            self.source(),
+        ))
     }
 
     fn onbuild(&mut self, args: &[Word]) -> Result<Instruction<'a>, InstructionError> {
@@ -1124,6 +1110,17 @@ pub(crate) const COPY_FLAGS: &[(&str, FlagKind)] = &[
     ("parents", B),
 ];
 
+/// The flags ADD accepts.
+pub(crate) const ADD_FLAGS: &[(&str, FlagKind)] = &[
+    ("exclude", SS),
+    ("chown", S),
+    ("chmod", S),
+    ("link", B),
+    ("keep-git-dir", B),
+    ("checksum", S),
+    ("unpack", B),
+];
+
 /// The flags FROM accepts.
 pub(crate) const FROM_FLAGS: &[(&str, FlagKind)] = &[("platform", S)];
 
@@ -1278,6 +1275,31 @@ pub(crate) fn copy_instruction<'a>(
         chmod: string_flag(flags, "chmod"),
         link: flags.bool("link", false),
         parents: flags.bool("parents", false),
+        exclude: strings_flag(flags, "exclude"),
+        source,
+    })
+}
+
+/// An ADD from its sources, destination and checked flags.
+pub(crate) fn add_instruction<'a>(
+    sources: Vec<Word<'a>>,
+    inline_sources: Vec<InlineSource<'a>>,
+    dest: Word<'a>,
+    json: bool,
+    flags: &Flags<'a, '_>,
+    source: InstructionSource<'a>,
+) -> Instruction<'a> {
+    Instruction::Add(AddInstruction {
+        sources,
+        inline_sources,
+        dest,
+        json,
+        chown: string_flag(flags, "chown"),
+        chmod: string_flag(flags, "chmod"),
+        link: flags.bool("link", false),
+        keep_git_dir: flags.bool("keep-git-dir", false),
+        checksum: string_flag(flags, "checksum"),
+        unpack: flags.is_used("unpack").then(|| flags.bool("unpack", false)),
         exclude: strings_flag(flags, "exclude"),
         source,
     })
