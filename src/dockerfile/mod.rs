@@ -43,6 +43,7 @@
 pub mod lex;
 pub mod scope;
 
+mod byte_masks;
 mod direct;
 pub mod directives;
 pub mod dump;

@@ -108,6 +108,34 @@ impl Keyword {
         }
     }
 
+    /// [`Keyword::of`] the first `len` bytes of `window`, which must be
+    /// ASCII; without a loop over the bytes (the integers `of` compares are
+    /// read from the window and cut to `len` bytes).
+    #[inline]
+    pub(crate) fn of_ascii_prefix(window: &[u8; 16], len: usize) -> Keyword {
+        if !(3..=11).contains(&len) {
+            return Keyword::Unknown;
+        }
+        const LOWER: u64 = 0x2020_2020_2020_2020;
+        let [a, b, c, d, e, f, g, h, i, j, k, ..] = *window;
+        let lo = u64::from_le_bytes([a, b, c, d, e, f, g, h]) | LOWER;
+        let hi = u32::from_le_bytes([i, j, k, 0]) | LOWER as u32;
+        // Keep `len` bytes: all of `lo` and `len - 8` of `hi`, or `len` of
+        // `lo` and none of `hi`.
+        let (lo, hi) = if len >= 8 {
+            // `len - 8` is at most 3: the shift stays in range.
+            (lo, hi & ((1u32 << (8 * (len - 8))) - 1))
+        } else {
+            (lo & (u64::MAX >> (8 * (8 - len))), 0)
+        };
+        let (klo, khi, keyword) = KEYWORD_TABLE[keyword_slot(lo)];
+        if (klo, khi) == (lo, hi) {
+            keyword
+        } else {
+            Keyword::Unknown
+        }
+    }
+
     /// The instruction name in upper case (`INSTRUCTION` for an unknown
     /// one).
     pub fn name(self) -> &'static str {
@@ -415,6 +443,38 @@ impl Warning {
 mod tests {
     use super::Keyword;
     use crate::dockerfile::instructions::INSTRUCTION_NAMES;
+
+    #[test]
+    fn keywords_from_a_window_match_by_go_lower_case() {
+        // Every spelling `of` is tested with, and shorter and longer words,
+        // followed in the window by a blank and other bytes.
+        let mut words: Vec<String> = Vec::new();
+        for name in INSTRUCTION_NAMES {
+            words.push(name.to_string());
+            words.push(name.to_ascii_lowercase());
+            words.push(format!("{name}S"));
+            words.push(name[1..].to_string());
+            words.push(name[..name.len() - 1].to_string());
+        }
+        words.extend(
+            ["a", "ab", "RUNX", "fromage", "ENTRYPOINTS", "HEALTHCHECK1"].map(String::from),
+        );
+        for word in &words {
+            for tail in [" x", "\tRUN --mount=x", "", "\rFROMFROMFROM"] {
+                let mut window = [0u8; 16];
+                let line = format!("{word}{tail}");
+                let n = line.len().min(16);
+                window[..n].copy_from_slice(&line.as_bytes()[..n]);
+                if word.len() <= 16 {
+                    assert_eq!(
+                        Keyword::of_ascii_prefix(&window, word.len()),
+                        Keyword::of(word),
+                        "{line:?}"
+                    );
+                }
+            }
+        }
+    }
 
     #[test]
     fn keywords_match_by_go_lower_case() {
