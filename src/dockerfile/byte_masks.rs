@@ -42,8 +42,7 @@ const BLANKS: [u8; 5] = [b' ', b'\t', b'\x0b', b'\x0c', b'\r'];
 #[inline]
 pub(crate) fn newline_mask(block: &[u8; BLOCK]) -> u64 {
     let mut mask = 0u64;
-    for (i, chunk) in block.chunks_exact(16).enumerate() {
-        let chunk = chunk.try_into().expect("16 bytes");
+    for (i, chunk) in block.as_chunks::<16>().0.iter().enumerate() {
         mask |= u64::from(sse2::mask16(chunk, [b'\n'])) << (16 * i);
     }
     mask

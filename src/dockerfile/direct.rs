@@ -21,8 +21,7 @@ use std::borrow::Cow;
 
 use super::byte_masks::blank_mask;
 use super::flags::{Flags, check_flags};
-use super::go_text::is_ascii_space_byte;
-use super::go_text::trim_space;
+use super::go_text::{is_ascii_space_byte, trim_space};
 use super::instructions::{
     ADD_FLAGS, ArgInstruction, COPY_FLAGS, CmdInstruction, CommandLine, EntrypointInstruction,
     EnvInstruction, ExposeInstruction, FROM_FLAGS, FromInstruction, Instruction, InstructionSource,

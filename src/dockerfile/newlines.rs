@@ -33,11 +33,12 @@ impl<'a> Newlines<'a> {
     /// newlines).
     #[inline]
     fn block_mask(&self, base: usize) -> u64 {
-        match self.bytes.get(base..base + BLOCK) {
-            Some(block) => newline_mask(block.try_into().expect("a whole block")),
+        let rest = self.bytes.get(base..).unwrap_or_default();
+        match rest.first_chunk::<BLOCK>() {
+            Some(block) => newline_mask(block),
             None => {
+                // Shorter than a block: padded with zeros.
                 let mut tail = [0u8; BLOCK];
-                let rest = self.bytes.get(base..).unwrap_or_default();
                 tail[..rest.len()].copy_from_slice(rest);
                 newline_mask(&tail)
             }
