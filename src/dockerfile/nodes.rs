@@ -93,9 +93,8 @@ impl Keyword {
                     _ => hi[i - 8] = c | 0x20,
                 }
             }
-            let (lo, hi) = (u64::from_le_bytes(lo), u32::from_le_bytes(hi));
-            let (klo, khi, keyword) = KEYWORD_TABLE[keyword_slot(lo)];
-            if (klo, khi) == (lo, hi) {
+            let keyword = Self::probe(u64::from_le_bytes(lo), u32::from_le_bytes(hi));
+            if keyword != Keyword::Unknown {
                 return keyword;
             }
         }
@@ -128,6 +127,12 @@ impl Keyword {
         } else {
             (lo & (u64::MAX >> (8 * (8 - len))), 0)
         };
+        Self::probe(lo, hi)
+    }
+
+    /// The keyword whose integers (see [`Keyword::of`]) are `lo` and `hi`.
+    #[inline]
+    fn probe(lo: u64, hi: u32) -> Keyword {
         let (klo, khi, keyword) = KEYWORD_TABLE[keyword_slot(lo)];
         if (klo, khi) == (lo, hi) {
             keyword
