@@ -85,15 +85,11 @@ impl Keyword {
         // search; `keywords_match_by_go_lower_case` checks the table).
         let b = word.as_bytes();
         if (3..=11).contains(&b.len()) {
-            let mut lo = [0u8; 8];
-            let mut hi = [0u8; 4];
-            for (i, &c) in b.iter().enumerate() {
-                match i {
-                    0..8 => lo[i] = c | 0x20,
-                    _ => hi[i - 8] = c | 0x20,
-                }
+            let mut window = [0u8; 16];
+            for (slot, &c) in window.iter_mut().zip(b) {
+                *slot = c;
             }
-            let keyword = Self::probe(u64::from_le_bytes(lo), u32::from_le_bytes(hi));
+            let keyword = Self::of_ascii_prefix(&window, b.len());
             if keyword != Keyword::Unknown {
                 return keyword;
             }
@@ -107,9 +103,10 @@ impl Keyword {
         }
     }
 
-    /// [`Keyword::of`] the first `len` bytes of `window`, which must be
-    /// ASCII; without a loop over the bytes (the integers `of` compares are
-    /// read from the window and cut to `len` bytes).
+    /// [`Keyword::of`] the first `len` bytes of `window`, when they are
+    /// ASCII (other bytes never match a keyword here; `of` then goes on to
+    /// Go's lower-casing); without a loop over the bytes: the integers `of`
+    /// compares are read from the window, folded and cut to `len` bytes.
     #[inline]
     pub(crate) fn of_ascii_prefix(window: &[u8; 16], len: usize) -> Keyword {
         if !(3..=11).contains(&len) {
