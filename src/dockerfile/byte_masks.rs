@@ -33,8 +33,10 @@ mod sse2 {
     }
 }
 
-/// The blanks that end an instruction's keyword (Go's `unicode.IsSpace`
-/// on ASCII, less the newline, which a joined line cannot hold).
+/// The blanks that end an instruction's keyword: the characters of
+/// [`is_ascii_blank`](super::go_text::is_ascii_blank) (Go's
+/// `unicode.IsSpace` on ASCII, less the newline, which a joined line cannot
+/// hold).
 const BLANKS: [u8; 5] = [b' ', b'\t', b'\x0b', b'\x0c', b'\r'];
 
 /// One bit per byte of `block` that is a newline, the first byte lowest.
@@ -103,6 +105,14 @@ mod tests {
             prop_assert_eq!(newline_mask(&block), portable_mask(&block, b"\n"));
             let window: [u8; 16] = bytes[..16].try_into().unwrap();
             prop_assert_eq!(u64::from(blank_mask(&window)), portable_mask(&window, &BLANKS));
+        }
+    }
+
+    #[test]
+    fn blanks_are_the_separator_characters() {
+        for b in 0..=u8::MAX {
+            let blank = b.is_ascii() && crate::dockerfile::go_text::is_ascii_blank(char::from(b));
+            assert_eq!(BLANKS.contains(&b), blank, "{b:#x}");
         }
     }
 

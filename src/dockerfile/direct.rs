@@ -21,7 +21,7 @@ use std::borrow::Cow;
 
 use super::byte_masks::blank_mask;
 use super::flags::{Flags, check_flags};
-use super::go_text::{is_ascii_space_byte, trim_space};
+use super::go_text::{is_ascii_blank, is_ascii_space_byte, trim_space};
 use super::instructions::{
     ADD_FLAGS, ArgInstruction, COPY_FLAGS, CmdInstruction, CommandLine, EntrypointInstruction,
     EnvInstruction, ExposeInstruction, FROM_FLAGS, FromInstruction, Instruction, InstructionSource,
@@ -78,7 +78,7 @@ pub(crate) fn instruction<'a>(
     let trimmed = &text[t_start..t_end];
     // The keyword ends at the first blank; an instruction without
     // arguments goes the node's way (for its error).
-    let is_blank = |c: &u8| matches!(c, b'\t' | b'\x0b' | b'\x0c' | b'\r' | b' ');
+    let is_blank = |c: &u8| is_ascii_blank(char::from(*c));
     let tb = trimmed.as_bytes();
     // Nearly every line has 16 bytes to look at: the keyword's end and the
     // keyword are then found without a loop over its bytes (whose exit,
