@@ -37,6 +37,7 @@ use super::line_parsers::{
 };
 use super::lines::{LineSite, has_heredoc_marker};
 use super::nodes::{Keyword, NodeFlag};
+use crate::source::Span;
 
 /// Where [`instruction`] puts what it makes; implementations mark `emit`
 /// `#[inline(always)]` (a closure would be compiled on its own, and the
@@ -60,13 +61,18 @@ pub(crate) trait Emit<'a> {
 /// before the instruction (about 400 bytes) is built, so that it is built
 /// in place rather than copied once per function it passes through; this
 /// function is inlined into its one caller for the same reason.
+///
+/// `line` is the joined line itself, so that a shell command can take its
+/// bytes instead of copying them (see [`PendingCommand`]); it is left as
+/// it was unless the line is taken.
 #[inline(always)]
 pub(crate) fn instruction<'a>(
-    text: &str,
+    line: &mut Cow<'a, str>,
     map: &LineMap,
     at: &LineSite<'a>,
     mut emit: impl Emit<'a>,
 ) -> Option<()> {
+    let text: &str = line;
     // ASCII only: white space is then the six ASCII characters, and every
     // byte offset is a character boundary.
     if !text.is_ascii() {
@@ -173,16 +179,17 @@ pub(crate) fn instruction<'a>(
             let flags = check_flags(&flags, RUN_FLAGS).ok()?;
             let command = a.command()?;
             let options = run_options(&flags, map).ok()?;
+            let command = command.finish(line);
             emit.emit_with(move || options.instruction(command, Vec::new(), source));
         }
         K::Cmd => {
             no_flags(&flags)?;
-            let command = a.command()?;
+            let command = a.command()?.finish(line);
             emit.emit_with(move || Instruction::Cmd(CmdInstruction { command, source }));
         }
         K::Entrypoint => {
             no_flags(&flags)?;
-            let command = a.command()?;
+            let command = a.command()?.finish(line);
             emit.emit_with(move || {
                 Instruction::Entrypoint(EntrypointInstruction { command, source })
             });
@@ -319,6 +326,44 @@ pub(crate) fn instruction<'a>(
     Some(())
 }
 
+/// A command whose shell text, when it is not a slice of the source (it
+/// spans a line continuation), is not yet copied: the joined line was
+/// made for this instruction alone, so [`Self::finish`] takes its bytes
+/// instead (the largest copy of a parse: long multi-line RUNs).
+enum PendingCommand<'a> {
+    Ready(CommandLine<'a>),
+    /// A shell command that is `range` of the joined line.
+    Shell {
+        range: std::ops::Range<usize>,
+        span: Span,
+        map: LineMap,
+    },
+}
+
+impl<'a> PendingCommand<'a> {
+    /// The command, taking the shell text out of the joined `line` when it
+    /// is owned (which leaves `line` empty).
+    fn finish(self, line: &mut Cow<'a, str>) -> CommandLine<'a> {
+        match self {
+            PendingCommand::Ready(command) => command,
+            PendingCommand::Shell { range, span, map } => {
+                let text = match line {
+                    Cow::Borrowed(whole) => Cow::Borrowed(&whole[range]),
+                    Cow::Owned(whole) => {
+                        let mut text = std::mem::take(whole);
+                        text.truncate(range.end);
+                        text.drain(..range.start);
+                        Cow::Owned(text)
+                    }
+                };
+                CommandLine::Shell {
+                    command: ShellText { text, span, map },
+                }
+            }
+        }
+    }
+}
+
 /// An instruction that takes no flags: any flag is an error, left to the
 /// node path.
 fn no_flags(flags: &[NodeFlag]) -> Option<()> {
@@ -413,16 +458,22 @@ impl<'a> ArgsText<'_, '_, 'a> {
 
     /// The command of RUN, CMD or ENTRYPOINT (`parseMaybeJSON`, then
     /// `handleJSONArgs`).
-    fn command(&self) -> Option<CommandLine<'a>> {
+    fn command(&self) -> Option<PendingCommand<'a>> {
         if let Some(args) = self.json_strings()? {
-            return Some(CommandLine::Exec { args });
+            return Some(PendingCommand::Ready(CommandLine::Exec { args }));
         }
         let (start, end) = (self.args.base, self.args.base + self.text.len());
-        Some(CommandLine::Shell {
-            command: ShellText {
-                text: self.args.text(self.text, 0, self.text.len()),
-                span: self.args.map.span(start, end),
-                map: self.args.map.slice(start, end),
+        let text = self.args.borrowed(self.text, 0, self.text.len());
+        let span = self.args.map.span(start, end);
+        let map = self.args.map.slice(start, end);
+        Some(match text {
+            Some(text) => PendingCommand::Ready(CommandLine::Shell {
+                command: ShellText { text, span, map },
+            }),
+            None => PendingCommand::Shell {
+                range: start..end,
+                span,
+                map,
             },
         })
     }
@@ -477,7 +528,7 @@ mod tests {
         impl<'a> Emit<'a> for Drop {
             fn emit(&mut self, _: Instruction<'a>) {}
         }
-        instruction(text, &map, &at, Drop).is_some()
+        instruction(&mut Cow::Borrowed(text), &map, &at, Drop).is_some()
     }
 
     #[test]

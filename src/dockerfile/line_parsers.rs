@@ -41,8 +41,18 @@ impl<'a> Args<'_, 'a> {
     /// `value`, which is the joined text at `start..end`, as a slice of the
     /// source when it is one there, else as a copy.
     pub(crate) fn text(&self, value: &str, start: usize, end: usize) -> Cow<'a, str> {
+        match self.borrowed(value, start, end) {
+            Some(slice) => slice,
+            None => Cow::Owned(value.to_owned()),
+        }
+    }
+
+    /// [`Self::text`] when it borrows from the source; `None` where it
+    /// would copy.
+    #[inline(always)]
+    pub(crate) fn borrowed(&self, value: &str, start: usize, end: usize) -> Option<Cow<'a, str>> {
         if let Some(slice) = self.source_slice(value) {
-            return Cow::Borrowed(slice);
+            return Some(Cow::Borrowed(slice));
         }
         let range = self
             .map
@@ -51,8 +61,8 @@ impl<'a> Args<'_, 'a> {
         // source); it is compared anyway so that a mistake can only cost a
         // copy, never give a wrong value.
         match range.and_then(|r| self.source.get(r)) {
-            Some(slice) if slice == value => Cow::Borrowed(slice),
-            _ => Cow::Owned(value.to_owned()),
+            Some(slice) if slice == value => Some(Cow::Borrowed(slice)),
+            _ => None,
         }
     }
 

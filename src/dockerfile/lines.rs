@@ -200,7 +200,7 @@ pub(crate) trait NodeSink<'a> {
     /// source is `map`) before it is made a node. Returning true takes it:
     /// no node is made and no heredoc body is read (so an instruction that
     /// may start one, with a `<<`, must not be taken).
-    fn take_line(&mut self, line: &str, map: &LineMap, at: &LineSite<'a>) -> bool;
+    fn take_line(&mut self, line: &mut Cow<'a, str>, map: &LineMap, at: &LineSite<'a>) -> bool;
 
     /// Every instruction not taken by [`Self::take_line`], as a node.
     fn node(&mut self, node: Node<'a>);
@@ -208,7 +208,7 @@ pub(crate) trait NodeSink<'a> {
 
 /// The parse tree collects every node.
 impl<'a> NodeSink<'a> for Vec<Node<'a>> {
-    fn take_line(&mut self, _: &str, _: &LineMap, _: &LineSite<'a>) -> bool {
+    fn take_line(&mut self, _: &mut Cow<'a, str>, _: &LineMap, _: &LineSite<'a>) -> bool {
         false
     }
 
@@ -368,7 +368,7 @@ pub(crate) fn scan_nodes<'a>(
             pieces.push((next.start(), piece.len()));
         }
         // A one-line instruction (most of them) is its own source slice.
-        let (map, joined) = match pieces.as_slice() {
+        let (map, mut joined) = match pieces.as_slice() {
             [(start, len)] if *len > 0 => (
                 LineMap::contiguous(*start, *len),
                 Cow::Borrowed(first_piece),
@@ -399,7 +399,7 @@ pub(crate) fn scan_nodes<'a>(
             start_line,
             end_line: line_no,
         };
-        if sink.take_line(&joined, &map, &site) {
+        if sink.take_line(&mut joined, &map, &site) {
             comments.clear();
             covered = Some((covered.map_or(start_line, |c| c.0), line_no));
             continue;

@@ -131,7 +131,7 @@ impl<'a> direct::Emit<'a> for &mut Placer<'_, '_, 'a> {
 }
 
 impl<'a> NodeSink<'a> for TypingSink<'_, 'a> {
-    fn take_line(&mut self, line: &str, map: &LineMap, at: &LineSite<'a>) -> bool {
+    fn take_line(&mut self, line: &mut Cow<'a, str>, map: &LineMap, at: &LineSite<'a>) -> bool {
         if self.typing_error.is_some() {
             return false;
         }
