@@ -89,19 +89,6 @@ impl<'a, 'd> Flags<'a, 'd> {
     pub fn is_used(&self, name: &str) -> bool {
         self.uses.iter().any(|(n, _)| *n == name)
     }
-
-    /// The names of the flags given, sorted, each once.
-    pub fn used(&self) -> Vec<&'d str> {
-        // Kept sorted while built, so that a repeated flag (`--mount` is
-        // usually given several times) is found before it is added again.
-        let mut names: Vec<&'d str> = Vec::with_capacity(self.uses.len());
-        for &(name, _) in &self.uses {
-            if let Err(at) = names.binary_search(&name) {
-                names.insert(at, name);
-            }
-        }
-        names
-    }
 }
 
 /// Check `flags` against the declared `(name, kind)` pairs.

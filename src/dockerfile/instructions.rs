@@ -152,7 +152,7 @@ pub struct RunInstruction<'a> {
     pub security_mode: SecurityMode,
     pub devices: Vec<RunDevice<'a>>,
     /// The flag names given, sorted.
-    pub flags_used: Vec<&'static str>,
+    pub flags_used: &'static [&'static str],
 }
 
 #[derive(Clone, Debug, PartialEq, Eq, Serialize)]
@@ -1100,6 +1100,38 @@ pub(crate) const RUN_FLAGS: &[(&str, FlagKind)] = &[
     ("security", S),
 ];
 
+/// Every sorted set of RUN's flag names, at the bit mask of their
+/// positions in [`RUN_FLAGS`] (which is sorted): a RUN's `flags_used` is
+/// one of these, so it needs no allocation.
+const RUN_FLAG_SETS: [&[&str]; 16] = [
+    &[],
+    &["device"],
+    &["mount"],
+    &["device", "mount"],
+    &["network"],
+    &["device", "network"],
+    &["mount", "network"],
+    &["device", "mount", "network"],
+    &["security"],
+    &["device", "security"],
+    &["mount", "security"],
+    &["device", "mount", "security"],
+    &["network", "security"],
+    &["device", "network", "security"],
+    &["mount", "network", "security"],
+    &["device", "mount", "network", "security"],
+];
+
+/// The names of the RUN flags used, sorted, each once.
+fn run_flags_used(flags: &Flags<'_, 'static>) -> &'static [&'static str] {
+    let mask = RUN_FLAGS
+        .iter()
+        .enumerate()
+        .filter(|(_, (name, _))| flags.is_used(name))
+        .fold(0, |m, (i, _)| m | 1 << i);
+    RUN_FLAG_SETS[mask]
+}
+
 /// The flags COPY accepts.
 pub(crate) const COPY_FLAGS: &[(&str, FlagKind)] = &[
     ("chown", S),
@@ -1194,7 +1226,7 @@ pub(crate) struct RunOptions<'a> {
     security: Option<Word<'a>>,
     security_mode: SecurityMode,
     devices: Vec<RunDevice<'a>>,
-    flags_used: Vec<&'static str>,
+    flags_used: &'static [&'static str],
 }
 
 /// Check and type a RUN's flags; `map` is the instruction's line map.
@@ -1229,7 +1261,7 @@ pub(crate) fn run_options<'a>(
         security,
         security_mode,
         devices,
-        flags_used: flags.used(),
+        flags_used: run_flags_used(flags),
     })
 }
 
@@ -1363,4 +1395,26 @@ fn parse_go_int32(s: &str) -> Result<i32, String> {
     }
     s.parse::<i32>()
         .map_err(|_| format!("strconv.ParseInt: parsing {}: value out of range", quote(s)))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Entry `m` of `RUN_FLAG_SETS` is the sorted set of the names at the
+    /// bits of `m`.
+    #[test]
+    fn run_flag_sets_are_the_sorted_subsets() {
+        assert!(RUN_FLAGS.is_sorted_by_key(|(name, _)| *name));
+        assert_eq!(RUN_FLAG_SETS.len(), 1 << RUN_FLAGS.len());
+        for (mask, set) in RUN_FLAG_SETS.iter().enumerate() {
+            let want: Vec<&str> = RUN_FLAGS
+                .iter()
+                .enumerate()
+                .filter(|(i, _)| mask & (1 << i) != 0)
+                .map(|(_, (name, _))| *name)
+                .collect();
+            assert_eq!(*set, want, "mask {mask}");
+        }
+    }
 }

@@ -350,7 +350,8 @@ pub(crate) fn literal_flag_node<'a>(
     let (s, e) = (a.base + start, a.base + end);
     let span = a.map.span(s, e);
     let text = a.text(line.get(start..end).unwrap_or_default(), start, end);
-    let value_span = match text.find('=') {
+    // A flag name is a few bytes: a plain scan beats the searcher.
+    let value_span = match text.bytes().position(|b| b == b'=') {
         Some(eq) => a.map.span(s + eq + 1, e),
         None => span,
     };
