@@ -50,6 +50,12 @@ pub(crate) trait Emit<'a> {
     fn emit_with(&mut self, make: impl FnOnce() -> Instruction<'a>) {
         self.emit(make());
     }
+
+    /// `emit(Instruction::From(make()))`: a FROM opens a stage, which can
+    /// then be built in place too.
+    fn emit_from(&mut self, make: impl FnOnce() -> FromInstruction<'a>) {
+        self.emit(Instruction::From(make()));
+    }
 }
 
 /// The typed instruction `line` (the joined text, mapped to the source by
@@ -205,13 +211,13 @@ pub(crate) fn instruction<'a>(
                 _ => return None,
             };
             let flags = check_flags(&flags, FROM_FLAGS).ok()?;
-            // A FROM opens a stage: placed as a whole.
-            emit.emit(Instruction::From(FromInstruction {
+            let platform = string_flag(&flags, "platform");
+            emit.emit_from(move || FromInstruction {
                 image,
                 stage_name,
-                platform: string_flag(&flags, "platform"),
+                platform,
                 source,
-            }));
+            });
         }
         K::Copy | K::Add => {
             let declared = if keyword == K::Copy {

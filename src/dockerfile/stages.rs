@@ -108,7 +108,12 @@ impl<'a> direct::Emit<'a> for &mut Placer<'_, '_, 'a> {
         self.placed = self.builder.place(instruction, self.span);
     }
 
-    /// Never called for FROM (it goes to `emit`, and opens a stage);
+    #[inline(always)]
+    fn emit_from(&mut self, make: impl FnOnce() -> FromInstruction<'a>) {
+        self.builder.open_stage(make);
+    }
+
+    /// Never called for FROM (it goes to `emit_from`, and opens a stage);
     /// anything else joins the current stage, or is placed by `place`
     /// before the first one.
     #[inline(always)]
@@ -263,38 +268,7 @@ impl<'s, 'a> StagesBuilder<'s, 'a> {
             return Ok(());
         }
         match instruction {
-            Instruction::From(from) => {
-                if let Some(name) = &from.stage_name
-                    && let Some(prev) = self
-                        .stages
-                        .iter()
-                        .find(|s| s.name.as_deref() == Some(&*name.text))
-                {
-                    self.warnings.push(Warning {
-                        code: "dockerfile::duplicate-stage-name".into(),
-                        message: format!(
-                            "duplicate stage name {:?}, first defined on line {}",
-                            name.text, prev.from.source.start_line
-                        ),
-                        span: name.span,
-                        help: Some("give every stage its own name".into()),
-                    });
-                }
-                self.stages.push(Stage {
-                    index: self.stages.len(),
-                    name: from.stage_name.as_ref().map(|w| w.text.clone()),
-                    // Sized for the rest of the file (an instruction
-                    // takes about 160 bytes of a real Dockerfile), within
-                    // 8..=64: an `Instruction` is about 400 bytes, and each
-                    // regrowth copies all of them.
-                    instructions: Vec::with_capacity(
-                        (self.src.text().len().saturating_sub(from.source.span.end) / 160)
-                            .clamp(8, 64),
-                    ),
-                    span: from.source.span,
-                    from,
-                });
-            }
+            Instruction::From(from) => self.open_stage(move || from),
             Instruction::Arg(arg) if self.stages.is_empty() => self.global_args.push(arg),
             other => match self.stages.last_mut() {
                 Some(stage) => {
@@ -305,6 +279,45 @@ impl<'s, 'a> StagesBuilder<'s, 'a> {
             },
         }
         Ok(())
+    }
+
+    /// Opens a stage with the FROM `make` builds, built in place in the
+    /// stage vector (a `Stage` is about 300 bytes; each move is a copy).
+    #[inline(always)]
+    fn open_stage(&mut self, make: impl FnOnce() -> FromInstruction<'a>) {
+        let index = self.stages.len();
+        let text_len = self.src.text().len();
+        self.stages.reserve(1);
+        self.stages.extend(std::iter::once_with(move || {
+            let from = make();
+            Stage {
+                index,
+                name: from.stage_name.as_ref().map(|w| w.text.clone()),
+                // Sized for the rest of the file (an instruction takes
+                // about 160 bytes of a real Dockerfile), within 8..=64: an
+                // `Instruction` is about 400 bytes, and each regrowth
+                // copies all of them.
+                instructions: Vec::with_capacity(
+                    (text_len.saturating_sub(from.source.span.end) / 160).clamp(8, 64),
+                ),
+                span: from.source.span,
+                from,
+            }
+        }));
+        if let [earlier @ .., stage] = self.stages.as_slice()
+            && let Some(name) = &stage.from.stage_name
+            && let Some(prev) = earlier.iter().find(|s| s.name == stage.name)
+        {
+            self.warnings.push(Warning {
+                code: "dockerfile::duplicate-stage-name".into(),
+                message: format!(
+                    "duplicate stage name {:?}, first defined on line {}",
+                    name.text, prev.from.source.start_line
+                ),
+                span: name.span,
+                help: Some("give every stage its own name".into()),
+            });
+        }
     }
 
     /// The Dockerfile, with the line parser's `line_warnings` merged in.
