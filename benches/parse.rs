@@ -319,6 +319,9 @@ struct Settings {
     /// `perf record` or `valgrind --tool=cachegrind` (which count what timings cannot on a
     /// shared machine).
     profile: Option<(String, u64)>,
+    /// `--profile-file LABEL PATH PASSES`: the same, over the one file at PATH (for the
+    /// per-instruction costs of `benches/parse_kinds.sh`); no acceptance run.
+    profile_file: Option<(String, PathBuf, u64)>,
 }
 
 impl Settings {
@@ -328,6 +331,7 @@ impl Settings {
             sample: Duration::from_millis(50),
             warmup: Duration::from_millis(300),
             profile: None,
+            profile_file: None,
         };
         let mut args = std::env::args().skip(1);
         while let Some(arg) = args.next() {
@@ -347,10 +351,16 @@ impl Settings {
                     let label = args.next().ok_or("--profile needs a parser label")?;
                     settings.profile = Some((label, number_arg(&mut args, "--profile")?));
                 }
+                "--profile-file" => {
+                    let label = args.next().ok_or("--profile-file needs a parser label")?;
+                    let path = args.next().ok_or("--profile-file needs a file")?;
+                    let passes = number_arg(&mut args, "--profile-file")?;
+                    settings.profile_file = Some((label, PathBuf::from(path), passes));
+                }
                 other => {
                     return Err(format!(
                         "unknown argument {other:?} (known: --quick, --rounds N, --sample-ms N, \
-                         --profile LABEL PASSES)"
+                         --profile LABEL PASSES, --profile-file LABEL PATH PASSES)"
                     ));
                 }
             }
@@ -506,6 +516,23 @@ fn main() {
 
 fn run() -> Result<(), String> {
     let settings = Settings::from_args()?;
+    if let Some((label, path, passes)) = &settings.profile_file {
+        let text = std::fs::read_to_string(path)
+            .map_err(|e| format!("reading {}: {e}", path.display()))?;
+        let corpus = [CorpusFile {
+            label: path.display().to_string(),
+            text,
+            origin: Origin::RealWorld,
+        }];
+        let parsers = parsers();
+        // A rejected file would make the count meaningless: say so instead.
+        if let Some(parser) = parsers.iter().find(|p| p.label.starts_with(label.as_str()))
+            && pass(parser.parse, &corpus, &[0]) > 0
+        {
+            return Err(format!("{} rejects {}", parser.label, path.display()));
+        }
+        return profile(&parsers, &corpus, &[0], label, *passes);
+    }
     let root = Path::new(env!("CARGO_MANIFEST_DIR"));
     let corpus = load_corpus(root)?;
     let parsers = parsers();
