@@ -348,18 +348,23 @@ enum PendingCommand<'a> {
 
 impl<'a> PendingCommand<'a> {
     /// The command, taking the shell text out of the joined `line` when it
-    /// is owned (which leaves `line` empty).
+    /// is owned (which leaves `line` empty). The direct path takes ASCII
+    /// lines only, so every offset in `range` is a character boundary.
     fn finish(self, line: &mut Cow<'a, str>) -> CommandLine<'a> {
         match self {
             PendingCommand::Ready(command) => command,
             PendingCommand::Shell { range, span, map } => {
                 let text = match line {
-                    Cow::Borrowed(whole) => Cow::Borrowed(&whole[range]),
-                    Cow::Owned(whole) => {
+                    Cow::Borrowed(whole) => Cow::Borrowed(whole.get(range).unwrap_or_default()),
+                    // (Checked anyway, so that a mistake costs a copy, never a panic.)
+                    Cow::Owned(whole) if whole.get(range.clone()).is_some() => {
                         let mut text = std::mem::take(whole);
                         text.truncate(range.end);
                         text.drain(..range.start);
                         Cow::Owned(text)
+                    }
+                    Cow::Owned(whole) => {
+                        Cow::Owned(whole.get(range).unwrap_or_default().to_owned())
                     }
                 };
                 CommandLine::Shell {
