@@ -305,11 +305,14 @@ pub(crate) fn instruction<'a>(
             if decls.is_empty() {
                 return None;
             }
-            // Before the first FROM, an ARG is global: placed as a whole.
-            emit.emit(Instruction::Arg(ArgInstruction {
-                args: decls,
-                source,
-            }));
+            // In a stage it is built in place; before the first FROM,
+            // `emit_with` places it, as a global ARG.
+            emit.emit_with(move || {
+                Instruction::Arg(ArgInstruction {
+                    args: decls,
+                    source,
+                })
+            });
         }
         K::Workdir => {
             no_flags(&flags)?;
@@ -495,7 +498,8 @@ impl<'a> ArgsText<'_, '_, 'a> {
         let text = self.text;
         let mut words = Words::new(text, self.args.escape);
         let first = words.next()?;
-        if !text[first.0..first.1].contains('=') {
+        // Words are short: byte scans for `=` beat the searcher's set-up.
+        if !text.as_bytes()[first.0..first.1].contains(&b'=') {
             let (bs, be) = find_blank_run(text, 0)?;
             return Some(vec![KeyValue {
                 key: self.word(&text[..bs], 0, bs),
@@ -505,7 +509,7 @@ impl<'a> ArgsText<'_, '_, 'a> {
         }
         let mut pairs = Vec::new();
         for (s, e) in std::iter::once(first).chain(words) {
-            let eq = text[s..e].find('=')?;
+            let eq = text.as_bytes()[s..e].iter().position(|&b| b == b'=')?;
             if eq == 0 {
                 // A blank name: an error.
                 return None;

@@ -1339,7 +1339,8 @@ pub(crate) fn add_instruction<'a>(
 
 /// One name of an ARG, split at its first `=` into name and default.
 pub(crate) fn arg_decl(w: Word<'_>) -> Result<ArgDecl<'_>, InstructionError> {
-    let Some(eq) = w.text.find('=') else {
+    // A word is short: a byte scan beats the searcher's set-up.
+    let Some(eq) = w.text.bytes().position(|b| b == b'=') else {
         return Ok(ArgDecl {
             name: w,
             default: None,

@@ -115,7 +115,8 @@ impl<'a> direct::Emit<'a> for &mut Placer<'_, '_, 'a> {
 
     /// Never called for FROM (it goes to `emit_from`, and opens a stage);
     /// anything else joins the current stage, or is placed by `place`
-    /// before the first one.
+    /// before the first one (where an ARG is global and anything else an
+    /// error).
     #[inline(always)]
     fn emit_with(&mut self, make: impl FnOnce() -> Instruction<'a>) {
         match self.builder.stages.last_mut() {
@@ -127,7 +128,7 @@ impl<'a> direct::Emit<'a> for &mut Placer<'_, '_, 'a> {
                 stage.instructions.extend(std::iter::once_with(make));
                 debug_assert!(
                     !matches!(stage.instructions.last(), Some(Instruction::From(_))),
-                    "a FROM opens a stage: it goes through `emit`"
+                    "a FROM opens a stage: it goes through `emit_from`"
                 );
             }
             None => self.placed = self.builder.place(make(), self.span),
