@@ -39,23 +39,18 @@ use super::lines::{LineSite, has_heredoc_marker};
 use super::nodes::{Keyword, NodeFlag};
 use crate::source::Span;
 
-/// Where [`instruction`] puts what it makes; implementations mark `emit`
-/// `#[inline(always)]` (a closure would be compiled on its own, and the
-/// instruction copied into it).
+/// Where [`instruction`] puts what it makes; implementations mark their
+/// methods `#[inline(always)]` (a closure would be compiled on its own,
+/// and the instruction copied into it).
 pub(crate) trait Emit<'a> {
-    fn emit(&mut self, instruction: Instruction<'a>);
+    /// Takes the instruction `make` builds; `make` cannot fail, so room
+    /// for the instruction can be made before it is built, and it is built
+    /// in place.
+    fn emit_with(&mut self, make: impl FnOnce() -> Instruction<'a>);
 
-    /// `emit(make())`, where `make` cannot fail: room for the instruction
-    /// can be made before it is built, so that it is built in place.
-    fn emit_with(&mut self, make: impl FnOnce() -> Instruction<'a>) {
-        self.emit(make());
-    }
-
-    /// `emit(Instruction::From(make()))`: a FROM opens a stage, which can
-    /// then be built in place too.
-    fn emit_from(&mut self, make: impl FnOnce() -> FromInstruction<'a>) {
-        self.emit(Instruction::From(make()));
-    }
+    /// Takes the FROM `make` builds: a FROM opens a stage, which is built
+    /// in place too.
+    fn emit_from(&mut self, make: impl FnOnce() -> FromInstruction<'a>);
 }
 
 /// The typed instruction `line` (the joined text, mapped to the source by
@@ -541,7 +536,8 @@ mod tests {
         };
         struct Drop;
         impl<'a> Emit<'a> for Drop {
-            fn emit(&mut self, _: Instruction<'a>) {}
+            fn emit_with(&mut self, _: impl FnOnce() -> Instruction<'a>) {}
+            fn emit_from(&mut self, _: impl FnOnce() -> FromInstruction<'a>) {}
         }
         instruction(&mut Cow::Borrowed(text), &map, &at, Drop).is_some()
     }

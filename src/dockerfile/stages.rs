@@ -104,11 +104,6 @@ struct Placer<'b, 's, 'a> {
 
 impl<'a> direct::Emit<'a> for &mut Placer<'_, '_, 'a> {
     #[inline(always)]
-    fn emit(&mut self, instruction: Instruction<'a>) {
-        self.placed = self.builder.place(instruction, self.span);
-    }
-
-    #[inline(always)]
     fn emit_from(&mut self, make: impl FnOnce() -> FromInstruction<'a>) {
         self.builder.open_stage(make);
     }
