@@ -20,10 +20,8 @@
 # untimed acceptance run and start-up cancel out).
 set -euo pipefail
 cd "$(dirname "$0")/.."
-command -v valgrind >/dev/null || { echo "needs valgrind (apt-get install -y valgrind)" >&2; exit 1; }
 passes=${PASSES:-20}
-bench=$(cargo bench --bench parse --no-run 2>&1 | sed -n 's/.*Executable .*(\(.*\))$/\1/p' | tail -1)
-[ -x "$bench" ] || { echo "could not find the parse bench binary" >&2; exit 1; }
+source benches/parse_bench_binary.sh
 if [ $# -eq 0 ]; then
   set -- "scratchify (typed)" "scratchify (nodes only)" "parse-dockerfile"
 fi

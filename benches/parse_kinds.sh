@@ -15,10 +15,8 @@
 # change to one kind's path before a timed run.
 set -euo pipefail
 cd "$(dirname "$0")/.."
-command -v valgrind >/dev/null || { echo "needs valgrind (apt-get install -y valgrind)" >&2; exit 1; }
 passes=${PASSES:-5}
-bench=$(cargo bench --bench parse --no-run 2>&1 | sed -n 's/.*Executable .*(\(.*\))$/\1/p' | tail -1)
-[ -x "$bench" ] || { echo "could not find the parse bench binary" >&2; exit 1; }
+source benches/parse_bench_binary.sh
 dir=$(mktemp -d)
 trap 'rm -rf "$dir"' EXIT
 
