@@ -65,7 +65,9 @@ impl From<std::ops::Range<usize>> for Span {
 #[derive(Clone, Debug)]
 pub struct SourceFile {
     name: Arc<str>,
-    text: Arc<str>,
+    /// An `Arc<String>` rather than an `Arc<str>`: a `String` (a file as
+    /// read) moves in without its bytes being copied.
+    text: Arc<String>,
     /// Byte offset of the start of every line, for line/column lookups.
     /// Built on first use (parsing never needs it); clones made after that
     /// share it.
@@ -73,13 +75,15 @@ pub struct SourceFile {
 }
 
 impl SourceFile {
-    /// A source named `name` (the file name shown in diagnostics). Building
-    /// one is two allocations and one copy of the text: parsing many small
-    /// files should not pay for anything only an error message needs.
-    pub fn new(name: impl Into<Arc<str>>, text: impl Into<Arc<str>>) -> Self {
+    /// A source named `name` (the file name shown in diagnostics). A
+    /// `String` text is moved in, not copied (a `&str` is copied once);
+    /// the line index is only built when a line number is asked for, so
+    /// parsing many small files pays for nothing only an error message
+    /// needs.
+    pub fn new(name: impl Into<Arc<str>>, text: impl Into<String>) -> Self {
         SourceFile {
             name: name.into(),
-            text: text.into(),
+            text: Arc::new(text.into()),
             line_starts: OnceLock::new(),
         }
     }
@@ -265,5 +269,14 @@ mod tests {
         assert_eq!(f.line_col(9), (2, 3));
         assert_eq!(f.location(Span::new(7, 12)), "Dockerfile:2");
         assert_eq!(f.slice(Span::new(7, 12)), "RUN b");
+    }
+
+    #[test]
+    fn a_string_moves_in_uncopied() {
+        let text = String::from("FROM a\n");
+        let bytes = text.as_ptr();
+        let f = SourceFile::new("Dockerfile", text);
+        assert_eq!(f.text().as_ptr(), bytes);
+        assert_eq!(f.clone().text().as_ptr(), bytes);
     }
 }
