@@ -85,6 +85,11 @@ impl<'a, 'd> Flags<'a, 'd> {
         }
     }
 
+    /// Whether no flag was given.
+    pub fn is_empty(&self) -> bool {
+        self.uses.is_empty()
+    }
+
     /// Whether a flag was given.
     pub fn is_used(&self, name: &str) -> bool {
         self.uses.iter().any(|(n, _)| *n == name)

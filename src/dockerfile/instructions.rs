@@ -1234,6 +1234,20 @@ pub(crate) fn run_options<'a>(
     flags: &Flags<'a, 'static>,
     map: &LineMap,
 ) -> Result<RunOptions<'a>, InstructionError> {
+    // Most RUNs have no flags: their options are the defaults, found
+    // without running (or fetching into the instruction cache) the code
+    // that reads flags.
+    if flags.is_empty() {
+        return Ok(RunOptions {
+            mounts: Vec::new(),
+            network: None,
+            network_mode: NetworkMode::Default,
+            security: None,
+            security_mode: SecurityMode::Sandbox,
+            devices: Vec::new(),
+            flags_used: &[],
+        });
+    }
     let mut devices = Vec::new();
     for u in flags.strings("device") {
         devices.push(RunDevice::parse(flag_word(u)).map_err(|m| error_at(u.span, m))?);
