@@ -352,18 +352,17 @@ impl<'a> PendingCommand<'a> {
         match self {
             PendingCommand::Ready(command) => command,
             PendingCommand::Shell { range, span, map } => {
+                // (`range` is checked anyway: a mistake gives an empty
+                // command, never a panic.)
                 let text = match line {
                     Cow::Borrowed(whole) => Cow::Borrowed(whole.get(range).unwrap_or_default()),
-                    // (Checked anyway, so that a mistake costs a copy, never a panic.)
                     Cow::Owned(whole) if whole.get(range.clone()).is_some() => {
                         let mut text = std::mem::take(whole);
                         text.truncate(range.end);
                         text.drain(..range.start);
                         Cow::Owned(text)
                     }
-                    Cow::Owned(whole) => {
-                        Cow::Owned(whole.get(range).unwrap_or_default().to_owned())
-                    }
+                    Cow::Owned(_) => Cow::Owned(String::new()),
                 };
                 CommandLine::Shell {
                     command: ShellText { text, span, map },
