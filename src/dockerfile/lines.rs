@@ -536,8 +536,11 @@ fn joined_text<'a>(text: &'a str, pieces: &[(usize, usize)], total: usize) -> Co
             // Room for the last window's overhang: no push reallocates.
             let mut joined = String::with_capacity(total + PIECE_WINDOW);
             for p @ &(start, len) in pieces {
-                match text.get(start..start + PIECE_WINDOW) {
-                    Some(window) if len <= PIECE_WINDOW => {
+                let window = (len <= PIECE_WINDOW)
+                    .then(|| text.get(start..start + PIECE_WINDOW))
+                    .flatten();
+                match window {
+                    Some(window) => {
                         let end = joined.len() + len;
                         joined.push_str(window);
                         // `joined[..end]` is whole pieces, so `end` is a
