@@ -23,7 +23,7 @@ cd "$(dirname "$0")/.."
 passes=${PASSES:-20}
 source benches/parse_bench_binary.sh
 if [ $# -eq 0 ]; then
-  set -- "scratchify (typed)" "scratchify (nodes only)" "parse-dockerfile"
+  set -- "scratchify (typed)" "scratchify (nodes only)" "scratchify (lines only)" "parse-dockerfile"
 fi
 sim=${SIM:-0}
 if [ "$sim" = 1 ]; then

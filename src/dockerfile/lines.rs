@@ -171,6 +171,33 @@ pub fn parse_nodes(src: &SourceFile) -> Result<ParsedNodes<'_>, SourceDiagnostic
     })
 }
 
+/// The line layer alone, for the parse benchmark's "lines only" row:
+/// reads every line of `src` as [`parse_nodes`] does (directives,
+/// continuations, comments, heredoc bodies) and returns how many
+/// instructions it found, building nothing for an instruction that cannot
+/// start a heredoc. Measures how much of a typed parse the line layer is
+/// (`benches/README.md`); not an API to build on.
+#[doc(hidden)]
+pub fn count_instruction_lines(src: &SourceFile) -> Result<usize, SourceDiagnostic> {
+    struct Count(usize);
+    impl<'a> NodeSink<'a> for Count {
+        fn take_line(&mut self, line: &mut Cow<'a, str>, _: &LineMap, _: &LineSite<'a>) -> bool {
+            // A line with a `<<` may open a heredoc, whose body only the
+            // node path reads.
+            let taken = !has_heredoc_marker(line);
+            self.0 += usize::from(taken);
+            taken
+        }
+
+        fn node(&mut self, _: Node<'a>) {
+            self.0 += 1;
+        }
+    }
+    let mut count = Count(0);
+    scan_nodes(src, &mut count)?;
+    Ok(count.0)
+}
+
 /// What [`scan_nodes`] finds besides the instructions.
 pub(crate) struct NodesRest {
     pub escape: char,

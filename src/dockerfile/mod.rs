@@ -72,7 +72,7 @@ pub use instructions::{
     VolumeInstruction, Word, WorkdirInstruction, parse_instruction,
 };
 pub use line_map::LineMap;
-pub use lines::{MAX_LINE_BYTES, MAX_SOURCE_BYTES, parse_nodes};
+pub use lines::{MAX_LINE_BYTES, MAX_SOURCE_BYTES, count_instruction_lines, parse_nodes};
 pub use nodes::{ArgNode, Heredoc, Keyword, Node, NodeFlag, ParsedNodes, Warning};
 pub use run_flags::{
     CacheSharing, Mount, MountField, MountType, NetworkMode, RunDevice, RunMount, SecurityMode,
