@@ -113,6 +113,11 @@ const FLAGS: &[&str] = &[
     "--from=\"a b\"",
     "--chown=a\\ b",
     "--",
+    // Continued inside a flag.
+    "--mount=type=cache,\\\ntarget=/x",
+    "--mount=type=cache,target=/x\\\n,sharing=locked",
+    "--network=\\\n  host",
+    "-\\\n-link",
 ];
 
 const ARGS: &[&str] = &[
@@ -154,11 +159,20 @@ const ARGS: &[&str] = &[
     "1000:1000",
     "caf\u{e9} \u{e0}",
     "a\u{a0}b",
+    "\u{a0}x",
+    "x\u{a0}",
     "<<EOF",
     "x <<EOF",
     "$HOME ${PATH:-/bin}",
     "#notacomment",
     "a\tb\x0bc",
+    // Continued inside an argument: a heredoc, JSON or a flag across two
+    // lines, a command ending in a continuation.
+    "x <\\\n<EOF",
+    "[\\\n\"a\"]",
+    "-\\\n-y",
+    "echo \\\n",
+    "\"a \\\n b\"",
 ];
 
 /// Text between the pieces of an instruction: blanks, or a continuation
@@ -223,6 +237,52 @@ proptest! {
             text.push_str(l);
         }
         text.push_str("FROM base AS first\n");
+        for l in &body {
+            text.push_str(l);
+        }
+        both_ways_agree("generated", &text);
+    }
+}
+
+/// A RUN, CMD or ENTRYPOINT continued over lines, with its flags on the
+/// first line: the shape `parse` types from the lines' pieces without
+/// joining them.
+fn continued_command() -> impl Strategy<Value = String> {
+    (
+        prop_oneof![Just("RUN"), Just("run"), Just("CMD"), Just("ENTRYPOINT")],
+        proptest::collection::vec(0..FLAGS.len(), 0..3),
+        proptest::collection::vec(0..ARGS.len(), 1..4),
+        proptest::collection::vec(0..JOINS.len(), 4),
+    )
+        .prop_map(|(keyword, flags, args, joins)| {
+            let mut out = String::from(keyword);
+            for &f in &flags {
+                out.push(' ');
+                out.push_str(FLAGS[f]);
+            }
+            for (i, &a) in args.iter().enumerate() {
+                // The first join is always a continuation.
+                let join = if i == 0 { " \\\n  " } else { JOINS[joins[i]] };
+                out.push_str(join);
+                out.push_str(ARGS[a]);
+            }
+            out.push('\n');
+            out
+        })
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig {
+        cases: 1024,
+        failure_persistence: None,
+        ..ProptestConfig::default()
+    })]
+
+    #[test]
+    fn continued_commands_type_the_same_both_ways(
+        body in proptest::collection::vec(continued_command(), 1..6),
+    ) {
+        let mut text = String::from("FROM base\n");
         for l in &body {
             text.push_str(l);
         }

@@ -44,10 +44,10 @@ fn shell_form_text_maps_back_across_continuations() {
         panic!()
     };
     assert_eq!(
-        command.text,
+        command.text(),
         "apt-get update     && apt-get install -y curl"
     );
-    let at = command.text.find("curl").unwrap();
+    let at = command.text().find("curl").unwrap();
     assert_eq!(slice(text, command.map.span(at, at + 4)), "curl");
     assert_eq!(
         slice(text, command.span),
@@ -527,4 +527,41 @@ fn diagnostics_render_with_the_offending_line() {
     assert!(rendered.contains("unterminated heredoc"), "{rendered}");
     assert!(rendered.contains("RUN <<EOF"), "{rendered}");
     assert!(rendered.contains("Dockerfile:2"), "{rendered}");
+}
+
+#[test]
+fn a_continued_command_reads_the_same_however_its_text_is_held() {
+    // Typed from its lines' pieces (the text joined only when read), it
+    // must equal, print and serialise like a command holding its text.
+    let text = "FROM debian\nRUN set -eux; \\\n    apt-get update \\\n# note\n && echo ok\n";
+    let instrs = first_stage(text);
+    let Instruction::Run(run) = &instrs[0] else {
+        panic!()
+    };
+    let CommandLine::Shell { command } = &run.command else {
+        panic!()
+    };
+    let joined = "set -eux;     apt-get update  && echo ok";
+    assert_eq!(command.text(), joined);
+    assert_eq!(command.clone().into_text(), joined);
+    assert!(!command.is_empty());
+    let held = scratchify::dockerfile::ShellText::new(
+        std::borrow::Cow::Owned(joined.to_string()),
+        command.span,
+        command.map.clone(),
+    );
+    assert_eq!(command, &held);
+    assert_eq!(format!("{command:?}"), format!("{held:?}"));
+    let json = serde_json::to_value(command).unwrap();
+    assert_eq!(json, serde_json::to_value(&held).unwrap());
+    assert_eq!(json["text"], joined);
+    let at = joined.find("echo").unwrap();
+    assert_eq!(slice(text, command.map.span(at, at + 4)), "echo");
+    // A different text is a different command.
+    let other = scratchify::dockerfile::ShellText::new(
+        std::borrow::Cow::Borrowed("set -eux;"),
+        command.span,
+        command.map.clone(),
+    );
+    assert_ne!(command, &other);
 }

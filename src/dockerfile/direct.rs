@@ -11,6 +11,14 @@
 //! error or warning) is declined and goes through the node, which reports
 //! it.
 //!
+//! An instruction continued over lines is first offered to
+//! [`continued_command`], before its lines are joined: a RUN, CMD or
+//! ENTRYPOINT in shell form (most multi-line instructions are RUNs) is
+//! typed from its lines' pieces, and its command keeps the pieces instead
+//! of a joined copy (see [`ShellText`]). Anything that needs the joined
+//! text to be sure of is declined, then joined and offered to
+//! [`instruction`] as usual.
+//!
 //! What a taken line becomes must be exactly what the node path makes of
 //! it: both share the line parsers' pieces (flag extraction, word
 //! splitting, JSON, value slicing) and the typed layer's builders, and the
@@ -35,7 +43,7 @@ use super::line_parsers::{
     Args, Words, extract_builder_flags, find_blank_run, flag_nodes, literal_flag_node,
     scan_literal_flags,
 };
-use super::lines::{LineSite, has_heredoc_marker};
+use super::lines::{LineSite, has_heredoc_marker, has_heredoc_marker_bytes};
 use super::nodes::{Keyword, NodeFlag};
 use crate::source::Span;
 
@@ -330,6 +338,168 @@ pub(crate) fn instruction<'a>(
     Some(())
 }
 
+/// The RUN, CMD or ENTRYPOINT in shell form that an instruction continued
+/// over lines is, typed from its lines' pieces without joining them (its
+/// command is a [`ShellText`] over the pieces) and handed to `emit`; `None`
+/// leaves it to be joined and offered to [`instruction`].
+///
+/// Taken only where the joined line would be typed as the same
+/// shell-form command, and the pieces alone show it: no `<<` (in a piece
+/// or across two), the keyword and every flag (written as is) in the first
+/// line and each ended by a blank, and a command that starts and ends with
+/// an ASCII character and starts with neither `[` (perhaps JSON) nor `--`
+/// (another flag), nor with a quote or escape after flags (which
+/// BuildKit's flag scan reads).
+/// Offsets below count in the joined text, which starts with `first`.
+#[inline(always)]
+pub(crate) fn continued_command<'a>(
+    first: &'a str,
+    pieces: &[(usize, usize)],
+    map: &LineMap,
+    at: &LineSite<'a>,
+    mut emit: impl Emit<'a>,
+) -> Option<()> {
+    let piece_bytes = |&(start, len): &(usize, usize)| at.source.as_bytes().get(start..start + len);
+    // `first` starts at the keyword (the line's leading white space is not
+    // in it), and a blank must end the keyword within it.
+    let is_blank = |c: &u8| is_ascii_blank(char::from(*c));
+    let fb = first.as_bytes();
+    let kw_end = fb.iter().position(is_blank)?;
+    let keyword = Keyword::of(&first[..kw_end]);
+    if !matches!(keyword, Keyword::Run | Keyword::Cmd | Keyword::Entrypoint) {
+        return None;
+    }
+    // No heredoc: no `<<` in the joined text. One search of the lines'
+    // whole range in the source (comment lines and escapes included)
+    // nearly always finds no `<` at all; only then are the pieces looked
+    // at, for a `<<` in one or across the end of one and the start of the
+    // next.
+    let (&(range_start, _), &(last_start, last_len)) = (pieces.first()?, pieces.last()?);
+    let range = at
+        .source
+        .as_bytes()
+        .get(range_start..last_start + last_len)?;
+    if memchr::memchr(b'<', range).is_some() {
+        let mut last = 0u8;
+        for p in pieces {
+            let bytes = piece_bytes(p)?;
+            let (Some(&head), Some(&tail)) = (bytes.first(), bytes.last()) else {
+                continue;
+            };
+            if (last == b'<' && head == b'<') || has_heredoc_marker_bytes(bytes) {
+                return None;
+            }
+            last = tail;
+        }
+    }
+    let after = kw_end + fb[kw_end..].iter().take_while(|c| is_blank(c)).count();
+    let rest = &first[after..];
+    let at_base = |base: usize| Args {
+        map,
+        source: at.source,
+        base,
+        escape: at.escape,
+    };
+    let mut flags: Vec<NodeFlag<'a>> = Vec::new();
+    let resume = if rest.starts_with("--") {
+        let flags_base = at_base(after);
+        let rest_off = scan_literal_flags(rest, at.escape, |start, end| {
+            flags.push(literal_flag_node(rest, start, end, &flags_base));
+        })?;
+        // A flag that reaches the end of the line may go on in the next.
+        if rest_off == rest.len() && !rest.bytes().last().is_some_and(is_ascii_space_byte) {
+            return None;
+        }
+        after + rest_off
+    } else {
+        after
+    };
+    // The command: from the first non-space byte at or after `resume` to
+    // the last non-space byte.
+    // (Its first two bytes tell a JSON array or a flag.)
+    let mut joined_start = 0;
+    let mut args_start = None;
+    let mut head: (u8, Option<u8>) = (0, None);
+    'pieces: for p in pieces {
+        let bytes = piece_bytes(p)?;
+        let from = resume.saturating_sub(joined_start).min(bytes.len());
+        for (i, &c) in bytes.iter().enumerate().skip(from) {
+            if args_start.is_some() {
+                head.1 = Some(c);
+                break 'pieces;
+            }
+            if !is_ascii_space_byte(c) {
+                args_start = Some(joined_start + i);
+                head.0 = c;
+            }
+        }
+        joined_start += bytes.len();
+    }
+    let args_start = args_start?;
+    // A command that starts with a character other than ASCII may start
+    // with white space Go trims (U+00A0, say): left to the joined path.
+    let special = matches!(head.0, b'\\' | b'`' | b'\'' | b'"');
+    if !head.0.is_ascii()
+        || head.0 == b'['
+        || head == (b'-', Some(b'-'))
+        || (!flags.is_empty() && special)
+    {
+        return None;
+    }
+    // The same at its end. (Other characters inside it are the command's
+    // own: offsets found by ASCII bytes fall on character boundaries.)
+    let mut args_end = map.len();
+    for p in pieces.iter().rev() {
+        let bytes = piece_bytes(p)?;
+        match bytes.iter().rposition(|&c| !is_ascii_space_byte(c)) {
+            Some(i) if !bytes[i].is_ascii() => return None,
+            Some(i) => {
+                args_end -= bytes.len() - i - 1;
+                break;
+            }
+            None => args_end -= bytes.len(),
+        }
+    }
+    if args_end <= args_start {
+        return None;
+    }
+    let source = InstructionSource {
+        keyword: Word {
+            text: at_base(0).text(&first[..kw_end], 0, kw_end),
+            span: map.span(0, kw_end),
+        },
+        span: at.span,
+        start_line: at.start_line,
+        end_line: at.end_line,
+        line_map: map.clone(),
+    };
+    let command = CommandLine::Shell {
+        command: ShellText::from_pieces(
+            at.source,
+            map.span(args_start, args_end),
+            map.slice(args_start, args_end),
+        ),
+    };
+    match keyword {
+        Keyword::Run => {
+            let flags = check_flags(&flags, RUN_FLAGS).ok()?;
+            let options = run_options(&flags, map).ok()?;
+            emit.emit_with(move || options.instruction(command, Vec::new(), source));
+        }
+        Keyword::Cmd => {
+            no_flags(&flags)?;
+            emit.emit_with(move || Instruction::Cmd(CmdInstruction { command, source }));
+        }
+        _ => {
+            no_flags(&flags)?;
+            emit.emit_with(move || {
+                Instruction::Entrypoint(EntrypointInstruction { command, source })
+            });
+        }
+    }
+    Some(())
+}
+
 /// A command whose shell text, when it is not a slice of the source (it
 /// spans a line continuation), is not yet copied: the joined line was
 /// made for this instruction alone, so [`Self::finish`] takes its bytes
@@ -365,7 +535,7 @@ impl<'a> PendingCommand<'a> {
                     Cow::Owned(_) => Cow::Owned(String::new()),
                 };
                 CommandLine::Shell {
-                    command: ShellText { text, span, map },
+                    command: ShellText::new(text, span, map),
                 }
             }
         }
@@ -476,7 +646,7 @@ impl<'a> ArgsText<'_, '_, 'a> {
         let map = self.args.map.slice(start, end);
         Some(match text {
             Some(text) => PendingCommand::Ready(CommandLine::Shell {
-                command: ShellText { text, span, map },
+                command: ShellText::new(text, span, map),
             }),
             None => PendingCommand::Shell {
                 range: start..end,
@@ -539,6 +709,88 @@ mod tests {
             fn emit_from(&mut self, _: impl FnOnce() -> FromInstruction<'a>) {}
         }
         instruction(&mut Cow::Borrowed(text), &map, &at, Drop).is_some()
+    }
+
+    /// Whether [`continued_command`] takes the (one, continued) instruction
+    /// after `FROM x` in `text`, as the line layer offers it.
+    fn continued_taken(text: &str) -> bool {
+        struct Offered(Option<bool>);
+        impl<'a> crate::dockerfile::lines::NodeSink<'a> for Offered {
+            fn take_line(&mut self, _: &mut Cow<'a, str>, _: &LineMap, _: &LineSite<'a>) -> bool {
+                false
+            }
+            fn take_continued(
+                &mut self,
+                first: &'a str,
+                pieces: &[(usize, usize)],
+                map: &LineMap,
+                at: &LineSite<'a>,
+            ) -> bool {
+                struct Drop;
+                impl<'a> Emit<'a> for Drop {
+                    fn emit_with(&mut self, _: impl FnOnce() -> Instruction<'a>) {}
+                    fn emit_from(&mut self, _: impl FnOnce() -> FromInstruction<'a>) {}
+                }
+                let taken = continued_command(first, pieces, map, at, Drop).is_some();
+                self.0 = Some(taken);
+                taken
+            }
+            fn node(&mut self, _: crate::dockerfile::Node<'a>) {}
+        }
+        let src = crate::source::SourceFile::new("t", format!("FROM x\n{text}"));
+        let mut offered = Offered(None);
+        crate::dockerfile::lines::scan_nodes(&src, &mut offered).unwrap();
+        offered
+            .0
+            .unwrap_or_else(|| panic!("{text:?} not offered as a continued instruction"))
+    }
+
+    #[test]
+    fn takes_continued_shell_commands_without_joining() {
+        for text in [
+            "RUN set -eux; \\\n    apt-get update\n",
+            "RUN \\\n    apt-get update\n",
+            "run --mount=type=cache,target=/root/.cache \\\n  go build ./...\n",
+            "RUN --network=none --mount=type=cache,target=/x \\\n  make\n",
+            "RUN a \\\n# a comment\n  b\n",
+            "CMD echo \\\n  hello\n",
+            "ENTRYPOINT exec \\\n  app\n",
+            "RUN a < b \\\n  c\n",
+            "RUN a \\\n  -b\n",
+            "RUN caf\u{e9} \\\n  cr\u{e8}me\n",
+        ] {
+            assert!(continued_taken(text), "{text:?}");
+        }
+    }
+
+    #[test]
+    fn leaves_other_continued_lines_to_be_joined() {
+        for text in [
+            // Not a shell-form command.
+            "COPY a \\\n  b\n",
+            "RUN \\\n  [\"a\"]\n",
+            // A heredoc, in a line or across two.
+            "RUN a <<EOF \\\n  b\nEOF\n",
+            "RUN a <\\\n<EOF\nEOF\n",
+            // The keyword or a flag may go on in the next line.
+            "RU\\\nN a\n",
+            "RUN\\\n a\n",
+            "RUN --mount=type=cache,target=/x\\\n,sharing=locked make\n",
+            // Flags in a later line, or flags BuildKit's scan must read.
+            "RUN \\\n  --network=none make\n",
+            "RUN --network=none \\\n  --mount=type=cache,target=/x make\n",
+            "RUN --mount=\"type=cache\" \\\n  make\n",
+            "RUN --network=none \\\n  \"make\"\n",
+            // White space Go trims and we do not; no command at all.
+            "RUN \u{a0}x \\\n  b\n",
+            "RUN x \\\n  b\u{a0}\n",
+            "RUN --network=none \\\n  \\\n",
+            // Errors: a flag RUN does not take, flags on CMD.
+            "RUN --bogus a \\\n  b\n",
+            "CMD --x=1 a \\\n  b\n",
+        ] {
+            assert!(!continued_taken(text), "{text:?}");
+        }
     }
 
     #[test]

@@ -27,7 +27,7 @@ use super::duration::{format_go_duration, parse_go_duration};
 use super::flags::{FlagError, FlagKind, Flags, check_flags, suggest};
 use super::go_text::{quote, to_lower, to_upper};
 use super::heredoc::{chomp, parse_heredoc_word};
-use super::line_map::LineMap;
+use super::line_map::{LineMap, Piece};
 use super::nodes::{Heredoc, Keyword, Node, Warning, cow_slice};
 use super::run_flags::{NetworkMode, RunDevice, RunMount, SecurityMode};
 use crate::source::Span;
@@ -54,13 +54,132 @@ pub struct InstructionSource<'a> {
     pub line_map: LineMap,
 }
 
-/// A command in shell form: the text handed to the shell, with its map
-/// back to the source (offsets count from the start of `text`).
-#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+/// A command in shell form: the text handed to the shell ([`Self::text`]),
+/// with its map back to the source (offsets count from the start of the
+/// text).
+///
+/// The text of a command continued over lines is not copied out when the
+/// Dockerfile is parsed: it is the source pieces its `map` names, joined
+/// when [`Self::text`] is called. The multi-line RUN is the most common
+/// multi-line instruction, and its joined text the largest copy a parse
+/// would make; a reader that never looks at a command never pays for it.
+/// Either way the text is the same, and so are equality, `Debug` and the
+/// JSON form (`text`, `span`, `map`).
+#[derive(Clone)]
 pub struct ShellText<'a> {
-    pub text: Cow<'a, str>,
+    text: ShellSource<'a>,
     pub span: Span,
     pub map: LineMap,
+}
+
+#[derive(Clone)]
+enum ShellSource<'a> {
+    /// The text itself.
+    Text(Cow<'a, str>),
+    /// The pieces of this (whole) source text that the map names, joined.
+    Pieces(&'a str),
+}
+
+impl<'a> ShellText<'a> {
+    /// A command whose text is `text`.
+    pub fn new(text: Cow<'a, str>, span: Span, map: LineMap) -> Self {
+        ShellText {
+            text: ShellSource::Text(text),
+            span,
+            map,
+        }
+    }
+
+    /// A command whose text is the pieces of the source text `source` that
+    /// `map` names, in order: joined only when asked for.
+    pub(crate) fn from_pieces(source: &'a str, span: Span, map: LineMap) -> Self {
+        ShellText {
+            text: ShellSource::Pieces(source),
+            span,
+            map,
+        }
+    }
+
+    /// The command's text: borrowed when it is one slice of the source (or
+    /// was made owned at parse time), joined from its pieces otherwise.
+    pub fn text(&self) -> Cow<'_, str> {
+        match &self.text {
+            ShellSource::Text(text) => Cow::Borrowed(text),
+            ShellSource::Pieces(source) => join_pieces(source, &self.map),
+        }
+    }
+
+    /// [`Self::text`], keeping what borrows from the source borrowed.
+    pub fn into_text(self) -> Cow<'a, str> {
+        match self.text {
+            ShellSource::Text(text) => text,
+            ShellSource::Pieces(source) => join_pieces(source, &self.map),
+        }
+    }
+
+    /// Whether the command is empty.
+    pub fn is_empty(&self) -> bool {
+        match &self.text {
+            ShellSource::Text(text) => text.is_empty(),
+            ShellSource::Pieces(_) => self.map.is_empty(),
+        }
+    }
+}
+
+/// The pieces of `source` that `map` names, joined; borrowed when there is
+/// one. (A piece out of range, which a map built by the parser never has,
+/// reads as empty rather than panicking.)
+fn join_pieces<'s>(source: &'s str, map: &LineMap) -> Cow<'s, str> {
+    let slice = |p: Piece| {
+        source
+            .get(p.original..p.original + p.len)
+            .unwrap_or_default()
+    };
+    let mut pieces = map.pieces().filter(|p| p.len > 0);
+    match (pieces.next(), pieces.next()) {
+        (None, _) => Cow::Borrowed(""),
+        (Some(only), None) => Cow::Borrowed(slice(only)),
+        (Some(first), Some(second)) => {
+            let mut text = String::with_capacity(map.len());
+            text.push_str(slice(first));
+            text.push_str(slice(second));
+            for p in pieces {
+                text.push_str(slice(p));
+            }
+            Cow::Owned(text)
+        }
+    }
+}
+
+impl PartialEq for ShellText<'_> {
+    /// Commands are equal when their text, span and map are, however the
+    /// text is held.
+    fn eq(&self, other: &Self) -> bool {
+        self.span == other.span && self.map == other.map && self.text() == other.text()
+    }
+}
+
+impl Eq for ShellText<'_> {}
+
+impl std::fmt::Debug for ShellText<'_> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("ShellText")
+            .field("text", &self.text())
+            .field("span", &self.span)
+            .field("map", &self.map)
+            .finish()
+    }
+}
+
+impl Serialize for ShellText<'_> {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        use serde::ser::SerializeStruct;
+        let mut out = s.serialize_struct("ShellText", 3)?;
+        out.serialize_field("text", &self.text())?;
+        out.serialize_field("span", &self.span)?;
+        out.serialize_field("map", &self.map)?;
+        out.end()
+    }
 }
 
 /// RUN, CMD, ENTRYPOINT and HEALTHCHECK CMD commands keep which form they
@@ -80,8 +199,8 @@ impl CommandLine<'_> {
     pub fn cmd_line(&self) -> Vec<String> {
         match self {
             CommandLine::Exec { args } => args.iter().map(|w| w.text.to_string()).collect(),
-            CommandLine::Shell { command } if command.text.is_empty() => Vec::new(),
-            CommandLine::Shell { command } => vec![command.text.to_string()],
+            CommandLine::Shell { command } if command.is_empty() => Vec::new(),
+            CommandLine::Shell { command } => vec![command.text().into_owned()],
         }
     }
 
@@ -578,11 +697,11 @@ impl<'a> Converter<'a, '_, '_> {
         let end = self.node.span.end;
         let mut args = args;
         let command = match args.len() {
-            0 => ShellText {
-                text: Cow::Borrowed(""),
-                span: Span::new(end, end),
-                map: LineMap::starting_at(end),
-            },
+            0 => ShellText::new(
+                Cow::Borrowed(""),
+                Span::new(end, end),
+                LineMap::starting_at(end),
+            ),
             1 => {
                 let one = args.pop().unwrap_or(Word {
                     text: Cow::Borrowed(""),
@@ -594,20 +713,13 @@ impl<'a> Converter<'a, '_, '_> {
                     }
                     _ => LineMap::contiguous(one.span.start, one.text.len()),
                 };
-                ShellText {
-                    text: one.text,
-                    span: one.span,
-                    map,
-                }
+                ShellText::new(one.text, one.span, map)
             }
             _ => {
                 let text = args.iter().map(|w| &*w.text).collect::<Vec<_>>().join(" ");
                 let span = args[0].span.join(args[args.len() - 1].span);
-                ShellText {
-                    map: LineMap::contiguous(span.start, text.len()),
-                    text: Cow::Owned(text),
-                    span,
-                }
+                let map = LineMap::contiguous(span.start, text.len());
+                ShellText::new(Cow::Owned(text), span, map)
             }
         };
         CommandLine::Shell { command }

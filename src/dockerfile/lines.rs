@@ -152,7 +152,11 @@ fn trim_continuation(line: &str, escape: u8) -> Option<&str> {
 /// Whether `line` has a `<<` (the only way a heredoc can start); cheaper
 /// than a substring search for a two-byte needle in short lines.
 pub(crate) fn has_heredoc_marker(line: &str) -> bool {
-    let b = line.as_bytes();
+    has_heredoc_marker_bytes(line.as_bytes())
+}
+
+/// [`has_heredoc_marker`] on bytes.
+pub(crate) fn has_heredoc_marker_bytes(b: &[u8]) -> bool {
     memchr::memchr_iter(b'<', b).any(|i| b.get(i + 1) == Some(&b'<'))
 }
 
@@ -173,10 +177,11 @@ pub fn parse_nodes(src: &SourceFile) -> Result<ParsedNodes<'_>, SourceDiagnostic
 
 /// The line layer alone, for the parse benchmark's "lines only" row:
 /// reads every line of `src` as [`parse_nodes`] does (directives,
-/// continuations, comments, heredoc bodies) and returns how many
-/// instructions it found, building nothing for an instruction that cannot
-/// start a heredoc. Measures how much of a typed parse the line layer is
-/// (`benches/README.md`); not an API to build on.
+/// continuations, comments, heredoc bodies; every continued instruction's
+/// lines joined) and returns how many instructions it found, building
+/// nothing for an instruction that cannot start a heredoc. Measures how
+/// much of a typed parse the line layer is (`benches/README.md`); not an
+/// API to build on.
 #[doc(hidden)]
 pub fn count_instruction_lines(src: &SourceFile) -> Result<usize, SourceDiagnostic> {
     struct Count(usize);
@@ -228,6 +233,22 @@ pub(crate) trait NodeSink<'a> {
     /// no node is made and no heredoc body is read (so an instruction that
     /// may start one, with a `<<`, must not be taken).
     fn take_line(&mut self, line: &mut Cow<'a, str>, map: &LineMap, at: &LineSite<'a>) -> bool;
+
+    /// Offered an instruction continued over lines before its lines are
+    /// joined: `first` is its first line's piece (a slice of the source,
+    /// starting at the keyword), `pieces` every line's piece as `(start,
+    /// len)` in the source, and `map` the joined text's map. Returning true
+    /// takes it, and its joined text is never made. The default declines:
+    /// the lines are joined and offered to [`Self::take_line`].
+    fn take_continued(
+        &mut self,
+        _first: &'a str,
+        _pieces: &[(usize, usize)],
+        _map: &LineMap,
+        _at: &LineSite<'a>,
+    ) -> bool {
+        false
+    }
 
     /// Every instruction not taken by [`Self::take_line`], as a node.
     fn node(&mut self, node: Node<'a>);
@@ -394,6 +415,14 @@ pub(crate) fn scan_nodes<'a>(
             };
             pieces.push((next.start(), piece.len()));
         }
+        let instr_span = |end: usize| Span::new(token_start, end.max(token_start));
+        let site = LineSite {
+            source: text,
+            escape,
+            span: instr_span(last_end),
+            start_line,
+            end_line: line_no,
+        };
         // A one-line instruction (most of them) is its own source slice.
         let (map, mut joined) = match pieces.as_slice() {
             [(start, len)] if *len > 0 => (
@@ -402,6 +431,15 @@ pub(crate) fn scan_nodes<'a>(
             ),
             _ => {
                 let map = LineMap::from_pieces(token_start, &pieces);
+                // The sink may take a continued instruction as it stands
+                // (a multi-line RUN), so that its lines are never joined;
+                // but the warning of an empty continuation line quotes the
+                // joined text.
+                if empty_line.is_none() && sink.take_continued(first_piece, &pieces, &map, &site) {
+                    comments.clear();
+                    covered = Some((covered.map_or(start_line, |c| c.0), line_no));
+                    continue;
+                }
                 let joined = joined_text(text, &pieces, map.len());
                 (map, joined)
             }
@@ -418,14 +456,6 @@ pub(crate) fn scan_nodes<'a>(
                 ),
             });
         }
-        let instr_span = |end: usize| Span::new(token_start, end.max(token_start));
-        let site = LineSite {
-            source: text,
-            escape,
-            span: instr_span(last_end),
-            start_line,
-            end_line: line_no,
-        };
         if sink.take_line(&mut joined, &map, &site) {
             comments.clear();
             covered = Some((covered.map_or(start_line, |c| c.0), line_no));

@@ -131,8 +131,16 @@ impl<'a> direct::Emit<'a> for &mut Placer<'_, '_, 'a> {
     }
 }
 
-impl<'a> NodeSink<'a> for TypingSink<'_, 'a> {
-    fn take_line(&mut self, line: &mut Cow<'a, str>, map: &LineMap, at: &LineSite<'a>) -> bool {
+impl<'a> TypingSink<'_, 'a> {
+    /// Runs a direct-path typing of the instruction at `at` (`typed`, which
+    /// hands what it makes to the placer), keeping the first error; whether
+    /// the instruction was taken.
+    #[inline(always)]
+    fn offer(
+        &mut self,
+        at: &LineSite<'a>,
+        typed: impl for<'p> FnOnce(&'p mut Placer<'_, '_, 'a>) -> Option<()>,
+    ) -> bool {
         if self.typing_error.is_some() {
             return false;
         }
@@ -141,11 +149,29 @@ impl<'a> NodeSink<'a> for TypingSink<'_, 'a> {
             span: at.span,
             placed: Ok(()),
         };
-        let taken = direct::instruction(line, map, at, &mut placer).is_some();
+        let taken = typed(&mut placer).is_some();
         if let Err(e) = placer.placed {
             self.typing_error = Some(e);
         }
         taken
+    }
+}
+
+impl<'a> NodeSink<'a> for TypingSink<'_, 'a> {
+    fn take_line(&mut self, line: &mut Cow<'a, str>, map: &LineMap, at: &LineSite<'a>) -> bool {
+        self.offer(at, |placer| direct::instruction(line, map, at, placer))
+    }
+
+    fn take_continued(
+        &mut self,
+        first: &'a str,
+        pieces: &[(usize, usize)],
+        map: &LineMap,
+        at: &LineSite<'a>,
+    ) -> bool {
+        self.offer(at, |placer| {
+            direct::continued_command(first, pieces, map, at, placer)
+        })
     }
 
     fn node(&mut self, mut node: Node<'a>) {

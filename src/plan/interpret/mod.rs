@@ -504,7 +504,8 @@ impl<'a> Interpreter<'a> {
             }
             CommandLine::Shell { command } => {
                 // `RUN <<EOF` with the script in the heredoc body.
-                let trimmed = command.text.trim();
+                let command_text = command.text();
+                let trimmed = command_text.trim();
                 if let Some(h) = r.files.first()
                     && r.files.len() == 1
                     && trimmed.starts_with("<<")
@@ -524,7 +525,8 @@ impl<'a> Interpreter<'a> {
                     };
                     return (analysis, Box::new(map));
                 }
-                let mut text = command.text.to_string();
+                let len = command_text.len();
+                let mut text = command_text.into_owned();
                 for h in &r.files {
                     // Heredocs feed the commands' standard input: give the
                     // shell the bodies the way sh would read them.
@@ -535,7 +537,6 @@ impl<'a> Interpreter<'a> {
                 }
                 let analysis = shell::analyze_script(&text, &vars);
                 let map_text = command.map.clone();
-                let len = command.text.len();
                 let whole = r.source.span;
                 let map = move |s: Span| {
                     if s.end <= len {
@@ -706,7 +707,7 @@ impl<'a> Interpreter<'a> {
                                 v
                             }
                             CommandLine::Shell { command } => {
-                                vec!["CMD-SHELL".to_string(), command.text.to_string()]
+                                vec!["CMD-SHELL".to_string(), command.text().into_owned()]
                             }
                         },
                     };
@@ -1121,7 +1122,7 @@ fn command_of(c: &CommandLine) -> Command {
         CommandLine::Exec { args } => {
             Command::Exec(args.iter().map(|w| w.text.to_string()).collect())
         }
-        CommandLine::Shell { command } => Command::Shell(command.text.to_string()),
+        CommandLine::Shell { command } => Command::Shell(command.text().into_owned()),
     }
 }
 
