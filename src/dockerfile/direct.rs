@@ -693,6 +693,14 @@ mod tests {
     use super::*;
     use crate::source::Span;
 
+    /// Takes what the direct path makes and drops it.
+    struct Discard;
+
+    impl<'a> Emit<'a> for Discard {
+        fn emit_with(&mut self, _: impl FnOnce() -> Instruction<'a>) {}
+        fn emit_from(&mut self, _: impl FnOnce() -> FromInstruction<'a>) {}
+    }
+
     /// Whether the direct path takes the one-line instruction `text`.
     fn taken(text: &str) -> bool {
         let map = LineMap::contiguous(0, text.len());
@@ -703,12 +711,7 @@ mod tests {
             start_line: 1,
             end_line: 1,
         };
-        struct Drop;
-        impl<'a> Emit<'a> for Drop {
-            fn emit_with(&mut self, _: impl FnOnce() -> Instruction<'a>) {}
-            fn emit_from(&mut self, _: impl FnOnce() -> FromInstruction<'a>) {}
-        }
-        instruction(&mut Cow::Borrowed(text), &map, &at, Drop).is_some()
+        instruction(&mut Cow::Borrowed(text), &map, &at, Discard).is_some()
     }
 
     /// Whether [`continued_command`] takes the (one, continued) instruction
@@ -726,12 +729,7 @@ mod tests {
                 map: &LineMap,
                 at: &LineSite<'a>,
             ) -> bool {
-                struct Drop;
-                impl<'a> Emit<'a> for Drop {
-                    fn emit_with(&mut self, _: impl FnOnce() -> Instruction<'a>) {}
-                    fn emit_from(&mut self, _: impl FnOnce() -> FromInstruction<'a>) {}
-                }
-                let taken = continued_command(first, pieces, map, at, Drop).is_some();
+                let taken = continued_command(first, pieces, map, at, Discard).is_some();
                 self.0 = Some(taken);
                 taken
             }

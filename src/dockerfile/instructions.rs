@@ -27,7 +27,8 @@ use super::duration::{format_go_duration, parse_go_duration};
 use super::flags::{FlagError, FlagKind, Flags, check_flags, suggest};
 use super::go_text::{quote, to_lower, to_upper};
 use super::heredoc::{chomp, parse_heredoc_word};
-use super::line_map::{LineMap, Piece};
+use super::line_map::LineMap;
+use super::lines::joined_text;
 use super::nodes::{Heredoc, Keyword, Node, Warning, cow_slice};
 use super::run_flags::{NetworkMode, RunDevice, RunMount, SecurityMode};
 use crate::source::Span;
@@ -126,29 +127,11 @@ impl<'a> ShellText<'a> {
     }
 }
 
-/// The pieces of `source` that `map` names, joined; borrowed when there is
-/// one. (A piece out of range, which a map built by the parser never has,
-/// reads as empty rather than panicking.)
+/// The pieces of `source` that `map` names, joined (borrowed when there is
+/// one), as the line layer joins a continued line.
 fn join_pieces<'s>(source: &'s str, map: &LineMap) -> Cow<'s, str> {
-    let slice = |p: Piece| {
-        source
-            .get(p.original..p.original + p.len)
-            .unwrap_or_default()
-    };
-    let mut pieces = map.pieces().filter(|p| p.len > 0);
-    match (pieces.next(), pieces.next()) {
-        (None, _) => Cow::Borrowed(""),
-        (Some(only), None) => Cow::Borrowed(slice(only)),
-        (Some(first), Some(second)) => {
-            let mut text = String::with_capacity(map.len());
-            text.push_str(slice(first));
-            text.push_str(slice(second));
-            for p in pieces {
-                text.push_str(slice(p));
-            }
-            Cow::Owned(text)
-        }
-    }
+    let pieces = map.pieces().map(|p| (p.original, p.len));
+    joined_text(source, pieces, map.len())
 }
 
 impl PartialEq for ShellText<'_> {

@@ -174,7 +174,7 @@ impl LineMap {
 
     /// The pieces of this map's text, in order, with offsets counted from
     /// its start (parts of pieces at the edges of a slice are cut off).
-    pub fn pieces(&self) -> impl Iterator<Item = Piece> + '_ {
+    pub fn pieces(&self) -> impl Iterator<Item = Piece> + Clone + '_ {
         let (lo, hi) = (self.offset, self.offset + self.len);
         let empty = (self.len == 0).then(|| Piece {
             joined: 0,

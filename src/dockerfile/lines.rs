@@ -440,7 +440,7 @@ pub(crate) fn scan_nodes<'a>(
                     covered = Some((covered.map_or(start_line, |c| c.0), line_no));
                     continue;
                 }
-                let joined = joined_text(text, &pieces, map.len());
+                let joined = joined_text(text, pieces.iter().copied(), map.len());
                 (map, joined)
             }
         };
@@ -572,9 +572,10 @@ pub(crate) fn scan_nodes<'a>(
 /// up to this.
 const PIECE_WINDOW: usize = 64;
 
-/// The text of the source `pieces` (`(start, len)`), joined: borrowed
-/// when at most one of them is non-empty, copied once at its final size
-/// otherwise.
+/// The text of the source `pieces` (`(start, len)`, `total` bytes in all),
+/// joined: borrowed when at most one of them is non-empty, copied once at
+/// its final size otherwise. (A piece out of range reads as empty.) Also
+/// what a [`ShellText`](super::ShellText) kept as pieces reads as.
 ///
 /// A piece (a line) of up to [`PIECE_WINDOW`] bytes is copied as a window
 /// of exactly that many source bytes, and the string then cut back to the
@@ -583,16 +584,20 @@ const PIECE_WINDOW: usize = 64;
 /// varies from line to line, branches on it and was mispredicted about
 /// once a piece. Longer pieces, and windows that would end inside a
 /// character or past the text, are copied by length.
-fn joined_text<'a>(text: &'a str, pieces: &[(usize, usize)], total: usize) -> Cow<'a, str> {
-    let slice = |&(start, len): &(usize, usize)| text.get(start..start + len).unwrap_or_default();
-    let mut filled = pieces.iter().filter(|p| p.1 > 0);
+pub(crate) fn joined_text<'a>(
+    text: &'a str,
+    pieces: impl Iterator<Item = (usize, usize)> + Clone,
+    total: usize,
+) -> Cow<'a, str> {
+    let slice = |(start, len): (usize, usize)| text.get(start..start + len).unwrap_or_default();
+    let mut filled = pieces.clone().filter(|p| p.1 > 0);
     match (filled.next(), filled.next()) {
         (None, _) => Cow::Borrowed(""),
         (Some(only), None) => Cow::Borrowed(slice(only)),
         _ => {
             // Room for the last window's overhang: no push reallocates.
             let mut joined = String::with_capacity(total + PIECE_WINDOW);
-            for p @ &(start, len) in pieces {
+            for p @ (start, len) in pieces {
                 let window = (len <= PIECE_WINDOW)
                     .then(|| text.get(start..start + PIECE_WINDOW))
                     .flatten();
@@ -805,7 +810,7 @@ mod tests {
                 }
             }
             let total = expected.len();
-            let joined = joined_text(&text, &pieces, total);
+            let joined = joined_text(&text, pieces.iter().copied(), total);
             proptest::prop_assert_eq!(joined.as_ref(), expected.as_str());
         }
     }
