@@ -244,20 +244,22 @@ proptest! {
     }
 }
 
-/// A RUN, CMD or ENTRYPOINT continued over lines, with its flags on the
-/// first line: the shape `parse` types from the lines' pieces without
-/// joining them.
+/// A RUN, CMD or ENTRYPOINT continued over lines, its flags on the first
+/// line or spread over the lines before the command: the shapes `parse`
+/// types from the lines' pieces without joining them.
 fn continued_command() -> impl Strategy<Value = String> {
     (
         prop_oneof![Just("RUN"), Just("run"), Just("CMD"), Just("ENTRYPOINT")],
-        proptest::collection::vec(0..FLAGS.len(), 0..3),
+        proptest::collection::vec(0..FLAGS.len(), 0..4),
         proptest::collection::vec(0..ARGS.len(), 1..4),
         proptest::collection::vec(0..JOINS.len(), 4),
+        proptest::collection::vec(0..JOINS.len(), 4),
     )
-        .prop_map(|(keyword, flags, args, joins)| {
+        .prop_map(|(keyword, flags, args, joins, flag_joins)| {
             let mut out = String::from(keyword);
-            for &f in &flags {
-                out.push(' ');
+            for (i, &f) in flags.iter().enumerate() {
+                // The first flag is on the keyword's line.
+                out.push_str(if i == 0 { " " } else { JOINS[flag_joins[i]] });
                 out.push_str(FLAGS[f]);
             }
             for (i, &a) in args.iter().enumerate() {

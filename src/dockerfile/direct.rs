@@ -27,14 +27,14 @@
 
 use std::borrow::Cow;
 
-use super::byte_masks::blank_mask;
+use super::byte_masks::{blank_mask, is_ascii};
 use super::flags::{Flags, check_flags};
 use super::go_text::{is_ascii_blank, is_ascii_space_byte, trim_space};
 use super::instructions::{
     ADD_FLAGS, ArgInstruction, COPY_FLAGS, CmdInstruction, CommandLine, EntrypointInstruction,
     EnvInstruction, ExposeInstruction, FROM_FLAGS, FromInstruction, Instruction, InstructionSource,
     KeyValue, LabelInstruction, MaintainerInstruction, RUN_FLAGS, ShellInstruction, ShellText,
-    StopSignalInstruction, UserInstruction, VolumeInstruction, Word, WorkdirInstruction,
+    ShortVec, StopSignalInstruction, UserInstruction, VolumeInstruction, Word, WorkdirInstruction,
     add_instruction, arg_decl, copy_instruction, run_options, stage_name, string_flag,
 };
 use super::json::{JsonArrayError, for_each_json_string};
@@ -51,9 +51,8 @@ use crate::source::Span;
 /// methods `#[inline(always)]` (a closure would be compiled on its own,
 /// and the instruction copied into it).
 pub(crate) trait Emit<'a> {
-    /// Takes the instruction `make` builds; `make` cannot fail, so room
-    /// for the instruction can be made before it is built, and it is built
-    /// in place.
+    /// Takes the instruction `make` builds (`make` cannot fail: a
+    /// placer may look at where the instruction goes before building it).
     fn emit_with(&mut self, make: impl FnOnce() -> Instruction<'a>);
 
     /// Takes the FROM `make` builds: a FROM opens a stage, which is built
@@ -66,10 +65,9 @@ pub(crate) trait Emit<'a> {
 /// `None` leaves the line to the node path (and `emit` uncalled).
 ///
 /// Each shape checks everything that can fail first and then builds its
-/// instruction through [`Emit::emit_with`], which makes room in the stage
-/// before the instruction (about 400 bytes) is built, so that it is built
-/// in place rather than copied once per function it passes through; this
-/// function is inlined into its one caller for the same reason.
+/// instruction through [`Emit::emit_with`], once it is sure to be taken;
+/// this function is inlined into its one caller, so that the instruction
+/// (about 400 bytes) is not copied once per function it passes through.
 ///
 /// `line` is the joined line itself, so that a shell command can take its
 /// bytes instead of copying them (see [`PendingCommand`]); it is left as
@@ -84,7 +82,7 @@ pub(crate) fn instruction<'a>(
     let text: &str = line;
     // ASCII only: white space is then the six ASCII characters, and every
     // byte offset is a character boundary.
-    if !text.is_ascii() {
+    if !is_ascii(text.as_bytes()) {
         return None;
     }
     let b = text.as_bytes();
@@ -130,7 +128,8 @@ pub(crate) fn instruction<'a>(
     let rest = &trimmed[after..];
     // Flags as written (no quotes or escapes; nearly all of them) become
     // nodes as they are found, the others through BuildKit's scan.
-    let mut flags: Vec<NodeFlag<'a>> = Vec::new();
+    // Most flagged instructions have one flag: held in place.
+    let mut flags: ShortVec<NodeFlag<'a>> = ShortVec::new();
     let at_base = |base: usize| Args {
         map,
         source: at.source,
@@ -149,7 +148,7 @@ pub(crate) fn instruction<'a>(
         Some(rest_off) => rest_off,
         None => {
             let (rest_off, flag_words) = extract_builder_flags(rest, at.escape);
-            flags = flag_nodes(rest, flag_words, &flags_base);
+            flags = flag_nodes(rest, flag_words, &flags_base).into();
             rest_off
         }
     };
@@ -166,19 +165,33 @@ pub(crate) fn instruction<'a>(
         return None;
     }
     let args_start = t_start + after + rest_off + lead;
+    // A one-line instruction's line is a slice of the source (borrowed, one
+    // piece): its words are then slices of the source too, at a fixed
+    // shift, with no look-up in the map.
+    let line_in_source = match (&*line, map.contiguous_origin()) {
+        (Cow::Borrowed(whole), Some(origin)) => Some((*whole, origin)),
+        _ => None,
+    };
     let source = InstructionSource {
-        keyword: Word {
-            text: at_base(0).text(&trimmed[..kw_end], t_start, t_start + kw_end),
-            span: map.span(t_start, t_start + kw_end),
-        },
+        keyword: line_in_source
+            .and_then(|(whole, origin)| source_word(whole, origin, t_start, t_start + kw_end))
+            .unwrap_or_else(|| Word {
+                text: at_base(0).text(&trimmed[..kw_end], t_start, t_start + kw_end),
+                span: map.span(t_start, t_start + kw_end),
+            }),
         span: at.span,
         start_line: at.start_line,
         end_line: at.end_line,
         line_map: map.clone(),
     };
+    let in_source = line_in_source.and_then(|(whole, origin)| {
+        let text = whole.get(args_start..args_start + args.len())?;
+        Some((text, origin + args_start))
+    });
     let a = ArgsText {
         text: args,
         args: at_base(args_start),
+        in_source,
     };
     use Keyword as K;
     // Each shape checks everything that can fail first, then builds its
@@ -229,13 +242,7 @@ pub(crate) fn instruction<'a>(
                 ADD_FLAGS
             };
             let flags: Flags<'a, 'static> = check_flags(&flags, declared).ok()?;
-            let (mut sources, json) = a.maybe_json_list()?;
-            // A heredoc source (only possible here through a JSON escape)
-            // is the node path's.
-            if sources.len() < 2 || (json && sources.iter().any(|w| w.text.contains("<<"))) {
-                return None;
-            }
-            let dest = sources.pop()?;
+            let (sources, dest, json) = a.sources_and_dest()?;
             if keyword == K::Copy {
                 emit.emit_with(move || {
                     copy_instruction(sources, Vec::new(), dest, json, &flags, source)
@@ -300,7 +307,7 @@ pub(crate) fn instruction<'a>(
         K::Arg => {
             // Flags on ARG are ignored with a warning: the node path's.
             no_flags(&flags)?;
-            let mut decls = Vec::new();
+            let mut decls = ShortVec::new();
             for w in a.words() {
                 decls.push(arg_decl(w).ok()?);
             }
@@ -345,8 +352,10 @@ pub(crate) fn instruction<'a>(
 ///
 /// Taken only where the joined line would be typed as the same
 /// shell-form command, and the pieces alone show it: no `<<` (in a piece
-/// or across two), the keyword and every flag (written as is) in the first
-/// line and each ended by a blank, and a command that starts and ends with
+/// or across two), the keyword in the first line, every flag written as
+/// is (no quotes or escapes) and ended by a blank, in the first line or,
+/// when every word of the first line is a flag, in the lines after it
+/// (see [`continued_flags`]), and a command that starts and ends with
 /// an ASCII character and starts with neither `[` (perhaps JSON) nor `--`
 /// (another flag), nor with a quote or escape after flags (which
 /// BuildKit's flag scan reads).
@@ -394,23 +403,20 @@ pub(crate) fn continued_command<'a>(
     }
     let after = kw_end + fb[kw_end..].iter().take_while(|c| is_blank(c)).count();
     let rest = &first[after..];
-    let at_base = |base: usize| Args {
-        map,
-        source: at.source,
-        base,
-        escape: at.escape,
-    };
-    let mut flags: Vec<NodeFlag<'a>> = Vec::new();
+    // Most flagged instructions have one flag: held in place.
+    let mut flags: ShortVec<NodeFlag<'a>> = ShortVec::new();
     let resume = if rest.starts_with("--") {
-        let flags_base = at_base(after);
         let rest_off = scan_literal_flags(rest, at.escape, |start, end| {
-            flags.push(literal_flag_node(rest, start, end, &flags_base));
+            flags.push(flag_in_source(rest, range_start + after, after, start, end));
         })?;
-        // A flag that reaches the end of the line may go on in the next.
-        if rest_off == rest.len() && !rest.bytes().last().is_some_and(is_ascii_space_byte) {
-            return None;
+        if rest_off < rest.len() {
+            after + rest_off
+        } else {
+            // Every word of the first line is a flag: the flags may go on
+            // in the next lines (BuildKit reads them from the joined text).
+            let rest_piece = (range_start + after, rest.len());
+            continued_flags(at, rest_piece, after, &pieces[1..], &mut flags)?
         }
-        after + rest_off
     } else {
         after
     };
@@ -464,10 +470,8 @@ pub(crate) fn continued_command<'a>(
         return None;
     }
     let source = InstructionSource {
-        keyword: Word {
-            text: at_base(0).text(&first[..kw_end], 0, kw_end),
-            span: map.span(0, kw_end),
-        },
+        // `first` is a slice of the source starting at `range_start`.
+        keyword: source_word(first, range_start, 0, kw_end)?,
         span: at.span,
         start_line: at.start_line,
         end_line: at.end_line,
@@ -498,6 +502,75 @@ pub(crate) fn continued_command<'a>(
         }
     }
     Some(())
+}
+
+/// The flags of a continued instruction's lines after its first, whose
+/// words (the first line's `rest`, the piece `(start, len)` of the source
+/// at `joined` in the joined text) were all flags: each flag becomes a
+/// node as its line holds it, and the joined offset where the command
+/// starts is returned. `None` leaves the instruction to the joined path:
+/// a flag that BuildKit's scan reads (quotes, escapes), a line whose last
+/// word may go on in the next (no blank ends it), or no command at all.
+///
+/// A blank ends every line whose words are all flags, so the joined text
+/// splits into the same words as the lines do, and every flag lies whole
+/// in one line: its text is a slice of the source and its spans are that
+/// line's offsets shifted, with no look-up in the map.
+fn continued_flags<'a>(
+    at: &LineSite<'a>,
+    (start, len): (usize, usize),
+    joined: usize,
+    pieces: &[(usize, usize)],
+    flags: &mut ShortVec<NodeFlag<'a>>,
+) -> Option<usize> {
+    let text = at.source.get(start..start + len)?;
+    if !text.bytes().last().is_some_and(is_ascii_space_byte) {
+        return None;
+    }
+    let mut joined = joined + len;
+    for &(start, len) in pieces {
+        let text = at.source.get(start..start + len)?;
+        let at_flag = joined;
+        let rest_off = scan_literal_flags(text, at.escape, |s, e| {
+            flags.push(flag_in_source(text, start, at_flag, s, e));
+        })?;
+        if rest_off < text.len() {
+            return Some(joined + rest_off);
+        }
+        if text.bytes().last().is_some_and(|c| !is_ascii_space_byte(c)) {
+            return None;
+        }
+        joined += len;
+    }
+    None
+}
+
+/// The node of a flag written as is (no quotes or escapes) at
+/// `start..end` of `text`, a slice of the source that starts at `origin`
+/// there and at `joined` in the instruction's joined text: what
+/// [`literal_flag_node`] makes of it, without a look-up in the map.
+#[inline(always)]
+fn flag_in_source<'a>(
+    text: &'a str,
+    origin: usize,
+    joined: usize,
+    start: usize,
+    end: usize,
+) -> NodeFlag<'a> {
+    let flag = text.get(start..end).unwrap_or_default();
+    let span = Span::new(origin + start, origin + end);
+    // A flag name is a few bytes: a plain scan beats the searcher.
+    let value_span = match flag.bytes().position(|b| b == b'=') {
+        Some(eq) => Span::new(origin + start + eq + 1, origin + end),
+        None => span,
+    };
+    NodeFlag {
+        text: Cow::Borrowed(flag),
+        span,
+        value_span,
+        text_range: joined + start..joined + end,
+        literal: true,
+    }
 }
 
 /// A command whose shell text, when it is not a slice of the source (it
@@ -542,6 +615,16 @@ impl<'a> PendingCommand<'a> {
     }
 }
 
+/// The word at `start..end` of `text`, a slice of the source that starts
+/// at `origin` there: borrowed, its span the same offsets shifted.
+#[inline(always)]
+fn source_word(text: &str, origin: usize, start: usize, end: usize) -> Option<Word<'_>> {
+    Some(Word {
+        text: Cow::Borrowed(text.get(start..end)?),
+        span: Span::new(origin + start, origin + end),
+    })
+}
+
 /// An instruction that takes no flags: any flag is an error, left to the
 /// node path.
 fn no_flags(flags: &[NodeFlag]) -> Option<()> {
@@ -553,11 +636,21 @@ fn no_flags(flags: &[NodeFlag]) -> Option<()> {
 struct ArgsText<'t, 'm, 'a> {
     text: &'t str,
     args: Args<'m, 'a>,
+    /// `text` as the slice of the source it is, and where it starts there,
+    /// when it is one.
+    in_source: Option<(&'a str, usize)>,
 }
 
 impl<'a> ArgsText<'_, '_, 'a> {
-    /// The word at `start..end` of the argument text.
+    /// The word `value` at `start..end` of the argument text.
+    #[inline(always)]
     fn word(&self, value: &str, start: usize, end: usize) -> Word<'a> {
+        debug_assert_eq!(self.text.get(start..end), Some(value));
+        if let Some((text, origin)) = self.in_source
+            && let Some(word) = source_word(text, origin, start, end)
+        {
+            return word;
+        }
         Word {
             text: self.args.text(value, start, end),
             span: self
@@ -634,6 +727,31 @@ impl<'a> ArgsText<'_, '_, 'a> {
         })
     }
 
+    /// The sources and destination (the last word) of COPY or ADD
+    /// ([`Self::maybe_json_list`]), and whether they were JSON; `None` for
+    /// fewer than two words or an array with other elements (errors), and
+    /// for a heredoc source (only possible here through a JSON escape),
+    /// which is the node path's.
+    ///
+    /// Words are collected with the last one kept aside, so that the
+    /// usual single source is held in place and nothing is allocated.
+    fn sources_and_dest(&self) -> Option<(ShortVec<Word<'a>>, Word<'a>, bool)> {
+        if let Some(mut words) = self.json_strings()? {
+            if words.len() < 2 || words.iter().any(|w| w.text.contains("<<")) {
+                return None;
+            }
+            let dest = words.pop()?;
+            return Some((words.into(), dest, true));
+        }
+        let mut words = self.blank_separated();
+        let mut dest = words.next()?;
+        let mut sources = ShortVec::new();
+        for word in words {
+            sources.push(std::mem::replace(&mut dest, word));
+        }
+        (!sources.is_empty()).then_some((sources, dest, false))
+    }
+
     /// The command of RUN, CMD or ENTRYPOINT (`parseMaybeJSON`, then
     /// `handleJSONArgs`).
     fn command(&self) -> Option<PendingCommand<'a>> {
@@ -641,6 +759,12 @@ impl<'a> ArgsText<'_, '_, 'a> {
             return Some(PendingCommand::Ready(CommandLine::Exec { args }));
         }
         let (start, end) = (self.args.base, self.args.base + self.text.len());
+        if self.in_source.is_some() {
+            let Word { text, span } = self.whole();
+            return Some(PendingCommand::Ready(CommandLine::Shell {
+                command: ShellText::new(text, span, self.args.map.slice(start, end)),
+            }));
+        }
         let text = self.args.borrowed(self.text, 0, self.text.len());
         let span = self.args.map.span(start, end);
         let map = self.args.map.slice(start, end);
@@ -658,20 +782,20 @@ impl<'a> ArgsText<'_, '_, 'a> {
 
     /// The pairs of ENV or LABEL (`parseNameVal`, then `parseKvps`): `k=v`
     /// words, or the legacy `k v` (key, then the rest).
-    fn key_values(&self) -> Option<Vec<KeyValue<'a>>> {
+    fn key_values(&self) -> Option<ShortVec<KeyValue<'a>>> {
         let text = self.text;
         let mut words = Words::new(text, self.args.escape);
         let first = words.next()?;
         // Words are short: byte scans for `=` beat the searcher's set-up.
         if !text.as_bytes()[first.0..first.1].contains(&b'=') {
             let (bs, be) = find_blank_run(text, 0)?;
-            return Some(vec![KeyValue {
+            return Some(ShortVec::one(KeyValue {
                 key: self.word(&text[..bs], 0, bs),
                 value: self.word(&text[be..], be, text.len()),
                 legacy: true,
-            }]);
+            }));
         }
-        let mut pairs = Vec::new();
+        let mut pairs = ShortVec::new();
         for (s, e) in std::iter::once(first).chain(words) {
             let eq = text.as_bytes()[s..e].iter().position(|&b| b == b'=')?;
             if eq == 0 {
@@ -756,6 +880,10 @@ mod tests {
             "RUN a < b \\\n  c\n",
             "RUN a \\\n  -b\n",
             "RUN caf\u{e9} \\\n  cr\u{e8}me\n",
+            // Flags over several lines, before the command.
+            "RUN --network=none \\\n  --mount=type=cache,target=/x make\n",
+            "RUN --mount=type=cache,target=/a \\\n    --mount=type=tmpfs,target=/b \\\n    make \\\n    && make install\n",
+            "RUN --mount=type=cache,target=/a \\\n# a comment\n  --network=none \\\n  make\n",
         ] {
             assert!(continued_taken(text), "{text:?}");
         }
@@ -774,11 +902,16 @@ mod tests {
             "RU\\\nN a\n",
             "RUN\\\n a\n",
             "RUN --mount=type=cache,target=/x\\\n,sharing=locked make\n",
-            // Flags in a later line, or flags BuildKit's scan must read.
+            // Flags after a first line without any, flags BuildKit's scan
+            // must read, a flag that may go on in the next line, a lone
+            // `--` and then a flag, no command.
             "RUN \\\n  --network=none make\n",
-            "RUN --network=none \\\n  --mount=type=cache,target=/x make\n",
             "RUN --mount=\"type=cache\" \\\n  make\n",
             "RUN --network=none \\\n  \"make\"\n",
+            "RUN --network=none \\\n  --mount=\"type=cache\" make\n",
+            "RUN --network=none \\\n  --mount=type=cache\\\n,target=/x make\n",
+            "RUN --network=none \\\n  -- --x make\n",
+            "RUN --network=none \\\n  --mount=type=cache,target=/x \\\n",
             // White space Go trims and we do not; no command at all.
             "RUN \u{a0}x \\\n  b\n",
             "RUN x \\\n  b\u{a0}\n",

@@ -13,6 +13,7 @@ use std::collections::BTreeMap;
 use serde::Serialize;
 
 use super::nodes::{NodeFlag, cow_slice};
+use super::short_vec::ShortVec;
 use crate::source::Span;
 
 /// The kind of value a flag takes.
@@ -50,10 +51,11 @@ pub struct FlagError {
 }
 
 /// The flags of one instruction after checking, in the order given. An
-/// instruction has a handful of flags at most, so lookups scan.
+/// instruction has a handful of flags at most, so lookups scan; the usual
+/// one is held in place.
 #[derive(Clone, Debug, Default)]
 pub struct Flags<'a, 'd> {
-    uses: Vec<(&'d str, FlagUse<'a>)>,
+    uses: ShortVec<(&'d str, FlagUse<'a>)>,
 }
 
 impl<'a, 'd> Flags<'a, 'd> {
@@ -101,10 +103,10 @@ pub fn check_flags<'a, 'd>(
     flags: &[NodeFlag<'a>],
     declared: &[(&'d str, FlagKind)],
 ) -> Result<Flags<'a, 'd>, FlagError> {
-    // One allocation up front (a handful of flags at most), rather than
-    // growing from empty on the first push.
+    // Room up front (in place for one flag, else one allocation), rather
+    // than growing on a push.
     let mut out = Flags {
-        uses: Vec::with_capacity(flags.len()),
+        uses: ShortVec::with_capacity(flags.len()),
     };
     for f in flags {
         let text: &str = &f.text;

@@ -17,10 +17,22 @@ pub fn is_ascii_space_byte(b: u8) -> bool {
     matches!(b, b'\t' | b'\n' | b'\x0b' | b'\x0c' | b'\r' | b' ')
 }
 
-/// Go's `strings.TrimSpace`.
+/// Go's `strings.TrimSpace`; like [`trim_start_space`], ASCII is checked
+/// byte by byte (at both ends), anything else by character.
 #[inline]
 pub fn trim_space(s: &str) -> &str {
-    s.trim_matches(is_space)
+    let rest = trim_start_space(s);
+    let bytes = rest.as_bytes();
+    let trailing = bytes
+        .iter()
+        .rev()
+        .take_while(|&&b| is_ascii_space_byte(b))
+        .count();
+    let rest = rest.get(..bytes.len() - trailing).unwrap_or("");
+    match rest.as_bytes().last() {
+        Some(b) if !b.is_ascii() => rest.trim_end_matches(is_space),
+        _ => rest,
+    }
 }
 
 /// `s` without leading Go-`unicode.IsSpace` characters; ASCII is checked
@@ -155,6 +167,28 @@ mod tests {
         assert_eq!(quote("\u{a0}\u{ad}\u{200b}"), r#""\u00a0\u00ad\u200b""#);
         assert_eq!(quote("\u{f0000}"), r#""\U000f0000""#);
         assert_eq!(quote("\t\n\r\u{b}\u{c}\u{8}"), r#""\t\n\r\v\f\b""#);
+    }
+
+    #[test]
+    fn trims_space_like_go() {
+        for s in [
+            "",
+            " ",
+            " \t a b \r\n",
+            "a",
+            "\u{a0} a \u{2003}",
+            " \u{a0}\t\u{85}a\u{85} \u{3000}\n",
+            "\u{e9} ",
+            " \u{e9}",
+            "\u{2003}\u{a0} ",
+        ] {
+            assert_eq!(trim_space(s), s.trim_matches(char::is_whitespace), "{s:?}");
+            assert_eq!(
+                trim_start_space(s),
+                s.trim_start_matches(char::is_whitespace),
+                "{s:?}"
+            );
+        }
     }
 
     #[test]

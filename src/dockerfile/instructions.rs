@@ -31,6 +31,7 @@ use super::line_map::LineMap;
 use super::lines::joined_text;
 use super::nodes::{Heredoc, Keyword, Node, Warning, cow_slice};
 use super::run_flags::{NetworkMode, RunDevice, RunMount, SecurityMode};
+pub use super::short_vec::ShortVec;
 use crate::source::Span;
 
 /// A value as written in the Dockerfile (quotes, escapes and `${}` not yet
@@ -278,26 +279,26 @@ pub struct ShellInstruction<'a> {
 #[derive(Clone, Debug, PartialEq, Eq, Serialize)]
 pub struct EnvInstruction<'a> {
     pub source: InstructionSource<'a>,
-    pub pairs: Vec<KeyValue<'a>>,
+    pub pairs: ShortVec<KeyValue<'a>>,
 }
 
 #[derive(Clone, Debug, PartialEq, Eq, Serialize)]
 pub struct LabelInstruction<'a> {
     pub source: InstructionSource<'a>,
-    pub pairs: Vec<KeyValue<'a>>,
+    pub pairs: ShortVec<KeyValue<'a>>,
 }
 
 #[derive(Clone, Debug, PartialEq, Eq, Serialize)]
 pub struct ArgInstruction<'a> {
     pub source: InstructionSource<'a>,
-    pub args: Vec<ArgDecl<'a>>,
+    pub args: ShortVec<ArgDecl<'a>>,
 }
 
 #[derive(Clone, Debug, PartialEq, Eq, Serialize)]
 pub struct CopyInstruction<'a> {
     pub source: InstructionSource<'a>,
     /// Source paths (context, stage or image paths).
-    pub sources: Vec<Word<'a>>,
+    pub sources: ShortVec<Word<'a>>,
     /// Sources given as heredocs.
     pub inline_sources: Vec<InlineSource<'a>>,
     pub dest: Word<'a>,
@@ -314,7 +315,7 @@ pub struct CopyInstruction<'a> {
 #[derive(Clone, Debug, PartialEq, Eq, Serialize)]
 pub struct AddInstruction<'a> {
     pub source: InstructionSource<'a>,
-    pub sources: Vec<Word<'a>>,
+    pub sources: ShortVec<Word<'a>>,
     pub inline_sources: Vec<InlineSource<'a>>,
     pub dest: Word<'a>,
     pub json: bool,
@@ -869,14 +870,14 @@ impl<'a> Converter<'a, '_, '_> {
         &self,
         args: Vec<Word<'a>>,
         name: &str,
-    ) -> Result<Vec<KeyValue<'a>>, InstructionError> {
+    ) -> Result<ShortVec<KeyValue<'a>>, InstructionError> {
         if args.is_empty() {
             return Err(self.err(format!("{name} requires at least one argument")));
         }
         if !args.len().is_multiple_of(3) {
             return Err(self.err(format!("Bad input to {name}, too many arguments")));
         }
-        let mut out = Vec::with_capacity(args.len() / 3);
+        let mut out = ShortVec::with_capacity(args.len() / 3);
         let mut it = args.into_iter();
         while let (Some(key), Some(value), Some(sep)) = (it.next(), it.next(), it.next()) {
             if key.text.is_empty() {
@@ -1002,7 +1003,7 @@ impl<'a> Converter<'a, '_, '_> {
         let flags = self.flags(COPY_FLAGS)?;
         let (sources, inline_sources, dest) = self.sources_and_dest(args, "COPY")?;
         Ok(copy_instruction(
-            sources,
+            sources.into(),
             inline_sources,
             dest,
             self.node.json,
@@ -1020,7 +1021,7 @@ impl<'a> Converter<'a, '_, '_> {
         let flags = self.flags(ADD_FLAGS)?;
         let (sources, inline_sources, dest) = self.sources_and_dest(args, "ADD")?;
         Ok(add_instruction(
-            sources,
+            sources.into(),
             inline_sources,
             dest,
             self.node.json,
@@ -1099,7 +1100,7 @@ impl<'a> Converter<'a, '_, '_> {
             return Err(self.err("ARG requires at least one argument"));
         }
         self.warn_ignored_flags("ARG");
-        let mut decls = Vec::with_capacity(args.len());
+        let mut decls = ShortVec::with_capacity(args.len());
         for w in args {
             decls.push(arg_decl(w)?);
         }
@@ -1325,6 +1326,7 @@ pub(crate) struct RunOptions<'a> {
 }
 
 /// Check and type a RUN's flags; `map` is the instruction's line map.
+#[inline(always)]
 pub(crate) fn run_options<'a>(
     flags: &Flags<'a, 'static>,
     map: &LineMap,
@@ -1343,15 +1345,33 @@ pub(crate) fn run_options<'a>(
             flags_used: &[],
         });
     }
+    run_options_from_flags(flags, map)
+}
+
+/// [`run_options`] for a RUN with flags: kept out of line, so that the
+/// flagless RUN's path stays small.
+#[inline(never)]
+fn run_options_from_flags<'a>(
+    flags: &Flags<'a, 'static>,
+    map: &LineMap,
+) -> Result<RunOptions<'a>, InstructionError> {
     let mut devices = Vec::new();
     for u in flags.strings("device") {
         devices.push(RunDevice::parse(flag_word(u)).map_err(|m| error_at(u.span, m))?);
     }
     let mut mounts = Vec::new();
     for u in flags.strings("mount") {
-        mounts.push(
-            RunMount::parse(flag_word(u), u.value_offset, map).map_err(|m| error_at(u.span, m))?,
-        );
+        let value = flag_word(u);
+        // A value inside one line of a continued instruction maps by a
+        // fixed shift: its fields' spans then need no search of the map.
+        let within = u
+            .value_offset
+            .and_then(|o| map.within_piece(o, o + value.text.len()));
+        let mount = match &within {
+            Some(local) => RunMount::parse(value, Some(0), local),
+            None => RunMount::parse(value, u.value_offset, map),
+        };
+        mounts.push(mount.map_err(|m| error_at(u.span, m))?);
     }
     let network = string_flag(flags, "network");
     let network_mode = match &network {
@@ -1399,7 +1419,7 @@ impl<'a> RunOptions<'a> {
 
 /// A COPY from its sources, destination and checked flags.
 pub(crate) fn copy_instruction<'a>(
-    sources: Vec<Word<'a>>,
+    sources: ShortVec<Word<'a>>,
     inline_sources: Vec<InlineSource<'a>>,
     dest: Word<'a>,
     json: bool,
@@ -1423,7 +1443,7 @@ pub(crate) fn copy_instruction<'a>(
 
 /// An ADD from its sources, destination and checked flags.
 pub(crate) fn add_instruction<'a>(
-    sources: Vec<Word<'a>>,
+    sources: ShortVec<Word<'a>>,
     inline_sources: Vec<InlineSource<'a>>,
     dest: Word<'a>,
     json: bool,

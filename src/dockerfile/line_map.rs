@@ -254,6 +254,16 @@ impl LineMap {
         }
     }
 
+    /// Where the text starts in the source, when it is one contiguous
+    /// slice of it (every position then maps by a fixed shift).
+    #[inline]
+    pub fn contiguous_origin(&self) -> Option<usize> {
+        match &self.pieces {
+            Pieces::One(p) => Some(p.original + self.offset),
+            Pieces::Shared(_) => None,
+        }
+    }
+
     /// The source span of `start..end` in the text. An empty range maps to
     /// an empty span at the start position.
     pub fn span(&self, start: usize, end: usize) -> Span {
@@ -297,6 +307,25 @@ impl LineMap {
         (e - p.joined <= p.len).then(|| p.original + from..p.original + (e - p.joined))
     }
 
+    /// The text's bytes `start..end` as a one-piece map, when one piece
+    /// of a map of several holds them with at least one more of its bytes
+    /// after `end`: every offset in `start..=end` then maps as it does in
+    /// this map (none is at a boundary between pieces, where the two could
+    /// differ), with no search of the pieces. `None` otherwise, and for a
+    /// one-piece map (which maps by a fixed shift already).
+    pub fn within_piece(&self, start: usize, end: usize) -> Option<LineMap> {
+        let Pieces::Shared(all) = &self.pieces else {
+            return None;
+        };
+        if end < start || end >= self.len {
+            return None;
+        }
+        let (s, e) = (self.offset + start, self.offset + end);
+        let p = all.get(all.partition_point(|p| p.joined <= s).checked_sub(1)?)?;
+        (e < p.joined + p.len)
+            .then(|| LineMap::contiguous(p.original + (s - p.joined), end - start))
+    }
+
     /// The map of the sub-text `start..end` of the text (offsets in the
     /// result count from `start`). Shares the pieces: no allocation.
     pub fn slice(&self, start: usize, end: usize) -> LineMap {
@@ -315,6 +344,40 @@ impl LineMap {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_window_inside_one_piece_maps_the_same() {
+        // "RUN --a=b \\\n  --c=d \\\n  x" joined: three pieces.
+        let m = LineMap::from_pieces(0, &[(0, 10), (13, 8), (24, 3)]);
+        for start in 0..m.len() {
+            for end in start..=m.len() {
+                let Some(w) = m.within_piece(start, end) else {
+                    continue;
+                };
+                for a in 0..=end - start {
+                    for b in a..=end - start {
+                        assert_eq!(
+                            w.span(a, b),
+                            m.span(start + a, start + b),
+                            "{start}..{end}: {a}..{b}"
+                        );
+                        assert_eq!(
+                            w.contiguous_range(a, b),
+                            m.contiguous_range(start + a, start + b),
+                            "{start}..{end}: {a}..{b}"
+                        );
+                    }
+                }
+            }
+        }
+        // Inside a piece, with a byte of it after the end.
+        assert!(m.within_piece(10, 17).is_some());
+        // Up to a piece's end, across a boundary, to the text's end.
+        assert!(m.within_piece(10, 18).is_none());
+        assert!(m.within_piece(8, 12).is_none());
+        assert!(m.within_piece(19, 21).is_none());
+        assert!(LineMap::contiguous(5, 9).within_piece(1, 2).is_none());
+    }
 
     #[test]
     fn maps_offsets_across_pieces() {

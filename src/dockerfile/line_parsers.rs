@@ -21,6 +21,7 @@
 
 use std::borrow::Cow;
 
+use super::byte_masks::flag_stop_mask;
 use super::go_text::{is_ascii_blank, is_ascii_space_byte, is_space, quote};
 use super::json::{JsonArrayError, for_each_json_string};
 use super::line_map::LineMap;
@@ -170,7 +171,8 @@ pub(crate) fn scan_literal_flags(
     mut on_flag: impl FnMut(usize, usize),
 ) -> Option<usize> {
     let b = line.as_bytes();
-    let special = |c: u8| c >= 0x80 || c == b'\'' || c == b'"' || u32::from(c) == escape as u32;
+    let escape = escape_byte(escape);
+    let special = |c: u8| is_flag_special(c, escape);
     let mut pos = 0;
     loop {
         while b.get(pos).is_some_and(|&c| is_ascii_space_byte(c)) {
@@ -183,20 +185,11 @@ pub(crate) fn scan_literal_flags(
             Some(_) => {}
         }
         let start = pos;
-        // Bytes that extend a plain flag are skipped by table; anything
-        // else ends it (white space) or is special.
-        while let Some(&c) = b.get(pos) {
-            if WORD_BYTE[usize::from(c)] && c != b'\\' && c != b'`' {
-                pos += 1;
-                continue;
-            }
-            if special(c) {
-                return None;
-            }
-            if is_ascii_space_byte(c) {
-                break;
-            }
-            pos += 1;
+        // White space ends the flag; a special byte makes it one for
+        // BuildKit's scan.
+        pos = flag_stop(b, pos, escape);
+        if b.get(pos).is_some_and(|&c| special(c)) {
+            return None;
         }
         if pos - start == 2 {
             // A lone `--` ends the flags.
@@ -204,6 +197,47 @@ pub(crate) fn scan_literal_flags(
         }
         on_flag(start, pos);
     }
+}
+
+/// Whether `c` makes a flag one that BuildKit's character scan must read:
+/// a quote, the `escape` byte (see [`escape_byte`]), or a byte of a
+/// non-ASCII character. (`flag_stop_mask` tests the same bytes, with
+/// white space, 16 at a time.)
+#[inline(always)]
+fn is_flag_special(c: u8, escape: u8) -> bool {
+    c >= 0x80 || c == b'\'' || c == b'"' || c == escape
+}
+
+/// The first byte of `b` at or after `pos` that ends a flag written as is
+/// (white space) or makes it one BuildKit's scan must read (a quote, the
+/// escape byte, a byte of a non-ASCII character); `b.len()` if none does.
+/// Sixteen bytes at a time: a flag is tens of bytes, and a loop over them
+/// would be mispredicted where it ends.
+#[inline]
+fn flag_stop(b: &[u8], mut pos: usize, escape: u8) -> usize {
+    let len = b.len();
+    if len < 16 {
+        let is_stop = |c: u8| is_ascii_space_byte(c) || is_flag_special(c, escape);
+        return b
+            .iter()
+            .skip(pos)
+            .position(|&c| is_stop(c))
+            .map_or(len, |i| pos + i);
+    }
+    while pos < len {
+        // The last window ends at the end of `b`, overlapping the one
+        // before; the bytes before `pos` are shifted out.
+        let base = pos.min(len - 16);
+        let Some(window) = b.get(base..).and_then(|w| w.first_chunk::<16>()) else {
+            break;
+        };
+        let stops = flag_stop_mask(window, escape) >> (pos - base);
+        if stops != 0 {
+            return pos + stops.trailing_zeros() as usize;
+        }
+        pos = base + 16;
+    }
+    len
 }
 
 /// [`extract_builder_flags`] character by character, BuildKit's way.
@@ -767,6 +801,56 @@ mod tests {
         let (rest, flags) = extract_builder_flags(line, '\\');
         assert_eq!(flags[0].text(line), "--doit");
         assert_eq!(rest, 7);
+    }
+
+    proptest::proptest! {
+        /// `flag_stop` finds the first stop byte, in lines shorter and
+        /// longer than its window, from any position.
+        #[test]
+        fn flag_stop_finds_the_first_stop(
+            bytes in proptest::collection::vec(proptest::prop_oneof![
+                proptest::strategy::Just(b' '), proptest::strategy::Just(b'\t'),
+                proptest::strategy::Just(b'-'), proptest::strategy::Just(b'='),
+                proptest::strategy::Just(b'a'), proptest::strategy::Just(b'a'),
+                proptest::strategy::Just(b'a'), proptest::strategy::Just(b'"'),
+                proptest::strategy::Just(b'\''), proptest::strategy::Just(b'\\'),
+                proptest::strategy::Just(b'`'), proptest::strategy::Just(0xc3u8),
+                proptest::arbitrary::any::<u8>(),
+            ], 0..70),
+            pos in 0usize..80,
+            backtick: bool,
+        ) {
+            let escape = if backtick { b'`' } else { b'\\' };
+            let is_stop = |c: u8| {
+                is_ascii_space_byte(c) || c >= 0x80 || c == b'\'' || c == b'"' || c == escape
+            };
+            let expected = (pos..bytes.len())
+                .find(|&i| is_stop(bytes[i]))
+                .unwrap_or(bytes.len());
+            proptest::prop_assert_eq!(flag_stop(&bytes, pos, escape), expected);
+        }
+
+        /// Where the byte scan takes a line's flags, it takes what
+        /// BuildKit's character scan does.
+        #[test]
+        fn literal_flags_agree_on_generated_lines(
+            words in proptest::collection::vec(proptest::prop_oneof![
+                proptest::strategy::Just("--mount=type=cache,target=/root/.cache/go-build"),
+                proptest::strategy::Just("--network=none"), proptest::strategy::Just("--"),
+                proptest::strategy::Just("--a=\"x y\""), proptest::strategy::Just("--b=\\ c"),
+                proptest::strategy::Just("--c=`d"), proptest::strategy::Just("--d=caf\u{e9}"),
+                proptest::strategy::Just("--\"q\""), proptest::strategy::Just("--\\e"),
+                proptest::strategy::Just("make"), proptest::strategy::Just("-x"),
+                proptest::strategy::Just(" "), proptest::strategy::Just("\t"),
+            ], 0..8),
+            backtick: bool,
+        ) {
+            let line = words.join(" ");
+            let escape = if backtick { '`' } else { '\\' };
+            if let Some(flags) = literal_flags(&line, escape) {
+                proptest::prop_assert_eq!(flags, flags_by_char(&line, escape));
+            }
+        }
     }
 
     #[test]

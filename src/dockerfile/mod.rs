@@ -59,6 +59,7 @@ pub mod lines;
 mod newlines;
 pub mod nodes;
 pub mod run_flags;
+pub mod short_vec;
 pub mod stages;
 
 pub use directives::{Directive, DirectiveMatch, detect_syntax, parse_directive};

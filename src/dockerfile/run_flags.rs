@@ -15,6 +15,7 @@ use std::borrow::Cow;
 
 use serde::Serialize;
 
+use super::byte_masks::{MountValueBytes, bits_between};
 use super::go_text::quote;
 use super::instructions::Word;
 use super::line_map::LineMap;
@@ -86,6 +87,35 @@ impl<'a> MountField<'a> {
         let field = csv.into_text(&value.text);
         // A key is a few bytes: a plain scan beats `memchr`'s setup.
         let eq = field.bytes().position(|b| b == b'=');
+        let key = field.get(..eq.unwrap_or(field.len())).unwrap_or_default();
+        let key_has_upper = key.bytes().any(|b| b.is_ascii_uppercase());
+        let at = FieldAt {
+            start,
+            end,
+            quoted,
+            eq,
+            key_has_upper,
+        };
+        Self::at(field, at, value, value_offset, map)
+    }
+
+    /// The field `field` of the mount value `value`, at `at.start..at.end`
+    /// of it (in the CSV record; see [`RunMount::parse`] for
+    /// `value_offset` and `map`).
+    fn at(
+        field: Cow<'a, str>,
+        at: FieldAt,
+        value: &Word<'a>,
+        value_offset: Option<usize>,
+        map: &LineMap,
+    ) -> Self {
+        let FieldAt {
+            start,
+            end,
+            quoted,
+            eq,
+            key_has_upper,
+        } = at;
         // Offsets into the source are exact only for a field written as is.
         let exact = value_offset.filter(|_| !quoted);
         let (span, value_span) = match exact {
@@ -99,7 +129,7 @@ impl<'a> MountField<'a> {
             }
             _ => (field.clone(), None),
         };
-        let key = if key.bytes().any(|b| b.is_ascii_uppercase()) {
+        let key = if key_has_upper {
             Cow::Owned(key.to_ascii_lowercase())
         } else {
             key
@@ -111,6 +141,19 @@ impl<'a> MountField<'a> {
             span,
         }
     }
+}
+
+/// Where a field lies in a mount's CSV record, and what its parse needs to
+/// know of its bytes.
+struct FieldAt {
+    start: usize,
+    end: usize,
+    /// The field was quoted (its text is not the record's bytes).
+    quoted: bool,
+    /// Where its first `=` is, in the field's text.
+    eq: Option<usize>,
+    /// Its key (before the `=`) has an ASCII upper-case letter.
+    key_has_upper: bool,
 }
 
 /// The source spans of a field at `start..end` of the joined text and of
@@ -193,6 +236,93 @@ impl<'a> RunMount<'a> {
     /// sits in the instruction's joined text when it was written literally
     /// (so field spans can be exact), `map` that text's map.
     pub fn parse(
+        value: Word<'a>,
+        value_offset: Option<usize>,
+        map: &LineMap,
+    ) -> Result<Self, String> {
+        match MountValueBytes::of(value.text.as_bytes()) {
+            Some(bytes) if bytes.quote == 0 && !value.text.is_empty() => {
+                Self::parse_unquoted(value, &bytes, value_offset, map)
+            }
+            _ => Self::parse_csv(value, value_offset, map),
+        }
+    }
+
+    /// [`Self::parse`] of a value with no CSV quote, at most 128 bytes long
+    /// (nearly all of them), whose bytes are `bytes`: its fields are split
+    /// at its commas, and their keys, values and what expansion could
+    /// change are read off the masks, with no loop over bytes.
+    fn parse_unquoted(
+        value: Word<'a>,
+        bytes: &MountValueBytes<u128>,
+        value_offset: Option<usize>,
+        map: &LineMap,
+    ) -> Result<Self, String> {
+        let len = value.text.len();
+        let mut fields = Vec::with_capacity(bytes.comma.count_ones() as usize + 1);
+        let mut from_has_variable = false;
+        let mut commas = bytes.comma;
+        let mut start = 0;
+        loop {
+            // A comma at the very end still opens one last, empty field.
+            let end = match commas {
+                0 => len,
+                c => c.trailing_zeros() as usize,
+            };
+            commas &= commas.wrapping_sub(1);
+            let eq = match bytes.eq & bits_between(start, end) {
+                0 => None,
+                e => Some(e.trailing_zeros() as usize - start),
+            };
+            let key_end = eq.map_or(end, |eq| start + eq);
+            let at = FieldAt {
+                start,
+                end,
+                quoted: false,
+                eq,
+                key_has_upper: bytes.upper & bits_between(start, key_end) != 0,
+            };
+            let field = MountField::at(
+                cow_slice(&value.text, start..end),
+                at,
+                &value,
+                value_offset,
+                map,
+            );
+            // A `$` anywhere but last in a `from=` value (as `parse_csv`
+            // checks with `find`).
+            if field.key == "from"
+                && field.value.is_some()
+                && bytes.dollar & bits_between(key_end + 1, end.saturating_sub(1)) != 0
+            {
+                from_has_variable = true;
+            }
+            fields.push(field);
+            if end >= len {
+                break;
+            }
+            start = end + 1;
+        }
+        if from_has_variable {
+            return Err(
+                "'from' doesn't support variable expansion, define alias stage instead".into(),
+            );
+        }
+        // With nothing expansion reads anywhere in the value, every field's
+        // value is literal.
+        let all_literal = bytes.expand == 0;
+        let mount = resolve_fields(&fields, &mut |w: &Word<'a>| {
+            Ok((all_literal || is_literal(&w.text)).then(|| w.text.clone()))
+        })?;
+        Ok(RunMount {
+            value,
+            fields,
+            mount,
+        })
+    }
+
+    /// [`Self::parse`] by Go's CSV rules, quotes included.
+    fn parse_csv(
         value: Word<'a>,
         value_offset: Option<usize>,
         map: &LineMap,
@@ -830,6 +960,47 @@ mod tests {
             Some(0),
             &map,
         )
+    }
+
+    proptest::proptest! {
+        /// The masked parse of a value without quotes gives what the CSV
+        /// parse gives: fields, spans, mount and errors; borrowed or
+        /// owned, at an exact offset or not, in a map of several pieces.
+        #[test]
+        fn unquoted_values_parse_as_csv_does(
+            parts in proptest::collection::vec(proptest::prop_oneof![
+                proptest::strategy::Just("type="), proptest::strategy::Just("TYPE="),
+                proptest::strategy::Just("cache"), proptest::strategy::Just("bind"),
+                proptest::strategy::Just("tmpfs"), proptest::strategy::Just("secret"),
+                proptest::strategy::Just(","), proptest::strategy::Just("="),
+                proptest::strategy::Just("target=/x"), proptest::strategy::Just("from=$a"),
+                proptest::strategy::Just("from=b$"), proptest::strategy::Just("From=s"),
+                proptest::strategy::Just("id=k"), proptest::strategy::Just("ro"),
+                proptest::strategy::Just("rw=false"), proptest::strategy::Just("sharing=LOCKED"),
+                proptest::strategy::Just("mode=0755"), proptest::strategy::Just("size=1g"),
+                proptest::strategy::Just("uid=1"), proptest::strategy::Just("required"),
+                proptest::strategy::Just("src='a'"), proptest::strategy::Just("dst=\\x"),
+                proptest::strategy::Just("env=`v`"), proptest::strategy::Just("Z"),
+                proptest::strategy::Just("caf\u{e9}"), proptest::strategy::Just("/very/long/path/of/many/bytes"),
+            ], 0..12),
+            owned: bool,
+            exact: bool,
+            split_at in 0usize..200,
+        ) {
+            let v: String = parts.concat();
+            proptest::prop_assume!(v.len() <= 128);
+            let text = if owned { Cow::Owned(v.clone()) } else { Cow::Borrowed(v.as_str()) };
+            let word = Word { text, span: Span::new(3, 3 + v.len()) };
+            // The value inside a map of two pieces, split somewhere.
+            let cut = split_at.min(v.len());
+            let map = LineMap::from_pieces(0, &[(3, cut), (cut + 10, v.len() - cut + 5)]);
+            let offset = exact.then_some(0);
+            let bytes = MountValueBytes::of(v.as_bytes()).unwrap();
+            proptest::prop_assume!(bytes.quote == 0 && !v.is_empty());
+            let masked = RunMount::parse_unquoted(word.clone(), &bytes, offset, &map);
+            let csv = RunMount::parse_csv(word, offset, &map);
+            proptest::prop_assert_eq!(masked, csv);
+        }
     }
 
     #[test]

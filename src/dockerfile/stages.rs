@@ -117,10 +117,7 @@ impl<'a> direct::Emit<'a> for &mut Placer<'_, '_, 'a> {
         match self.builder.stages.last_mut() {
             Some(stage) => {
                 stage.span = stage.span.join(self.span);
-                // Room first, then the value: built straight into the
-                // vector instead of copied there.
-                stage.instructions.reserve(1);
-                stage.instructions.extend(std::iter::once_with(make));
+                stage.instructions.push(make());
                 debug_assert!(
                     !matches!(stage.instructions.last(), Some(Instruction::From(_))),
                     "a FROM opens a stage: it goes through `emit_from`"
