@@ -81,8 +81,9 @@ pub(crate) fn instruction<'a>(
 ) -> Option<()> {
     let text: &str = line;
     // ASCII only: white space is then the six ASCII characters, and every
-    // byte offset is a character boundary.
-    if !is_ascii(text.as_bytes()) {
+    // byte offset is a character boundary. (The line is made of pieces of
+    // the source: when the source is ASCII, it is.)
+    if !at.source_is_ascii && !is_ascii(text.as_bytes()) {
         return None;
     }
     let b = text.as_bytes();
@@ -830,6 +831,7 @@ mod tests {
         let map = LineMap::contiguous(0, text.len());
         let at = LineSite {
             source: text,
+            source_is_ascii: text.is_ascii(),
             escape: '\\',
             span: Span::new(0, text.len()),
             start_line: 1,

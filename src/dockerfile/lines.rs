@@ -216,6 +216,9 @@ pub(crate) struct NodesRest {
 pub(crate) struct LineSite<'a> {
     /// The whole source text.
     pub source: &'a str,
+    /// Whether the whole source is ASCII (most Dockerfiles are): then so
+    /// is every line, and a reader need not check each one again.
+    pub source_is_ascii: bool,
     pub escape: char,
     /// The whole instruction in the source.
     pub span: Span,
@@ -283,6 +286,9 @@ pub(crate) fn scan_nodes<'a>(
             ),
         ));
     }
+    // One check of the whole text, whose loop runs long and is predicted,
+    // instead of one per line, whose exit after a line's few bytes is not.
+    let source_is_ascii = text.is_ascii();
     let mut lines = Lines {
         text,
         pos: 0,
@@ -418,6 +424,7 @@ pub(crate) fn scan_nodes<'a>(
         let instr_span = |end: usize| Span::new(token_start, end.max(token_start));
         let site = LineSite {
             source: text,
+            source_is_ascii,
             escape,
             span: instr_span(last_end),
             start_line,
