@@ -183,7 +183,6 @@ pub(crate) fn instruction<'a>(
         span: at.span,
         start_line: at.start_line,
         end_line: at.end_line,
-        line_map: map.clone(),
     };
     let in_source = line_in_source.and_then(|(whole, origin)| {
         let text = whole.get(args_start..args_start + args.len())?;
@@ -476,7 +475,6 @@ pub(crate) fn continued_command<'a>(
         span: at.span,
         start_line: at.start_line,
         end_line: at.end_line,
-        line_map: map.clone(),
     };
     let command = CommandLine::Shell {
         command: ShellText::from_pieces(

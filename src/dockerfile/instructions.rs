@@ -52,8 +52,6 @@ pub struct InstructionSource<'a> {
     /// 1-based first and last line.
     pub start_line: usize,
     pub end_line: usize,
-    /// Maps offsets in the instruction's joined text to the source.
-    pub line_map: LineMap,
 }
 
 /// A command in shell form: the text handed to the shell ([`Self::text`]),
@@ -431,7 +429,10 @@ pub enum Instruction<'a> {
     Arg(ArgInstruction<'a>),
     Copy(CopyInstruction<'a>),
     Add(AddInstruction<'a>),
-    Healthcheck(HealthcheckInstruction<'a>),
+    /// Boxed: its four duration flags make it the largest instruction,
+    /// and every `Instruction` is as large as the largest (HEALTHCHECK is
+    /// rare, and a stage holds its instructions in one vector).
+    Healthcheck(Box<HealthcheckInstruction<'a>>),
     Onbuild(OnbuildInstruction<'a>),
     StopSignal(StopSignalInstruction<'a>),
     Maintainer(MaintainerInstruction<'a>),
@@ -607,7 +608,6 @@ impl<'a> Converter<'a, '_, '_> {
             span: n.span,
             start_line: n.start_line,
             end_line: n.end_line,
-            line_map: std::mem::take(&mut n.line_map),
         }
     }
 
@@ -1125,7 +1125,7 @@ impl<'a> Converter<'a, '_, '_> {
                 return Err(self.err("HEALTHCHECK NONE takes no arguments"));
             }
             self.warn_ignored_flags("HEALTHCHECK NONE");
-            return Ok(Instruction::Healthcheck(HealthcheckInstruction {
+            return Ok(Instruction::Healthcheck(Box::new(HealthcheckInstruction {
                 test: HealthTest::None,
                 interval: None,
                 timeout: None,
@@ -1133,7 +1133,7 @@ impl<'a> Converter<'a, '_, '_> {
                 start_interval: None,
                 retries: None,
                 source: self.source(),
-            }));
+            })));
         }
         let flags = self.flags(&[
             ("interval", S),
@@ -1176,7 +1176,7 @@ impl<'a> Converter<'a, '_, '_> {
             }
             _ => None,
         };
-        Ok(Instruction::Healthcheck(HealthcheckInstruction {
+        Ok(Instruction::Healthcheck(Box::new(HealthcheckInstruction {
             test: HealthTest::Cmd { command },
             interval,
             timeout,
@@ -1184,7 +1184,7 @@ impl<'a> Converter<'a, '_, '_> {
             start_interval,
             retries,
             source: self.source(),
-        }))
+        })))
     }
 }
 
