@@ -306,6 +306,13 @@ impl<'s, 'a> StagesBuilder<'s, 'a> {
     fn open_stage(&mut self, make: impl FnOnce() -> FromInstruction<'a>) {
         let index = self.stages.len();
         let text_len = self.src.text().len();
+        // The stage before was sized for the rest of the file and is now
+        // complete: its unused room goes back before the next is sized
+        // the same way (in a file of many stages, each would otherwise
+        // hold room for all the stages after it).
+        if let Some(done) = self.stages.last_mut() {
+            done.instructions.shrink_to_fit();
+        }
         self.stages.reserve(1);
         self.stages.extend(std::iter::once_with(move || {
             let from = make();
@@ -366,5 +373,35 @@ impl<'s, 'a> StagesBuilder<'s, 'a> {
             stages: self.stages,
             warnings,
         })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A stage's vector keeps no room for the stages after it: in a file of
+    /// many stages each was sized for the rest of the file, and together
+    /// they held many times the memory their instructions need (which a
+    /// repeated parse paid in page faults).
+    #[test]
+    fn a_finished_stage_gives_its_spare_room_back() {
+        let mut text = String::new();
+        for stage in 0..40 {
+            text.push_str(&format!("FROM alpine AS s{stage}\n"));
+            for _ in 0..3 {
+                text.push_str("WORKDIR /app\nENV A=1\n");
+            }
+        }
+        let src = SourceFile::new("Dockerfile", text);
+        let parsed = parse(&src).unwrap();
+        assert_eq!(parsed.stages.len(), 40);
+        let (last, done) = parsed.stages.split_last().unwrap();
+        for stage in done {
+            assert_eq!(stage.instructions.len(), 6);
+            assert_eq!(stage.instructions.capacity(), 6, "stage {}", stage.index);
+        }
+        // The last stage is left as it was built (the parse is over).
+        assert_eq!(last.instructions.len(), 6);
     }
 }
