@@ -84,6 +84,16 @@ const KEYWORDS: &[&str] = &[
     "VOLUME",
     "SHELL",
     "ONBUILD",
+    // ONBUILD with a trigger: the flags and arguments drawn are the
+    // trigger's.
+    "ONBUILD RUN",
+    "onbuild COPY",
+    "ONBUILD\tENV",
+    "ONBUILD  ARG",
+    "ONBUILD\x0bWORKDIR",
+    "ONBUILD FROM",
+    "ONBUILD ONBUILD",
+    "ONBUILD HEALTHCHECK",
     "STOPSIGNAL",
     "HEALTHCHECK",
 ];

@@ -4,9 +4,11 @@
 //! [`Node`](super::nodes::Node) and converting it.
 //!
 //! [`super::parse`] offers every instruction line here first. A line is
-//! taken only when it is plain ASCII, cannot start a heredoc, is not ONBUILD
-//! (a nested instruction) or HEALTHCHECK (rare, with a sub-command and
-//! durations), and has a form that types without error or warning; anything
+//! taken only when it is plain ASCII, cannot start a heredoc, is not
+//! HEALTHCHECK (rare, with a sub-command and durations) or an ONBUILD
+//! continued over lines (a one-line ONBUILD's trigger is typed here as an
+//! instruction of its own), and has a form that types without error or
+//! warning; anything
 //! else (a missing argument, a flag the instruction does not take, any
 //! error or warning) is declined and goes through the node, which reports
 //! it.
@@ -33,9 +35,10 @@ use super::go_text::{is_ascii_blank, is_ascii_space_byte, trim_space};
 use super::instructions::{
     ADD_FLAGS, ArgInstruction, COPY_FLAGS, CmdInstruction, CommandLine, EntrypointInstruction,
     EnvInstruction, ExposeInstruction, FROM_FLAGS, FromInstruction, Instruction, InstructionSource,
-    KeyValue, LabelInstruction, MaintainerInstruction, RUN_FLAGS, ShellInstruction, ShellText,
-    ShortVec, StopSignalInstruction, UserInstruction, VolumeInstruction, Word, WorkdirInstruction,
-    add_instruction, arg_decl, copy_instruction, run_options, stage_name, string_flag,
+    KeyValue, LabelInstruction, MaintainerInstruction, OnbuildInstruction, RUN_FLAGS,
+    ShellInstruction, ShellText, ShortVec, StopSignalInstruction, UserInstruction,
+    VolumeInstruction, Word, WorkdirInstruction, add_instruction, arg_decl, copy_instruction,
+    onbuild_expression, run_options, stage_name, string_flag,
 };
 use super::json::{JsonArrayError, for_each_json_string};
 use super::line_map::LineMap;
@@ -112,16 +115,14 @@ pub(crate) fn instruction<'a>(
             (kw_end, Keyword::of(&trimmed[..kw_end]))
         }
     };
-    // ONBUILD (a nested instruction) and HEALTHCHECK (rare, with a
-    // sub-command and durations) are the node path's.
-    if matches!(
-        keyword,
-        Keyword::Onbuild | Keyword::Healthcheck | Keyword::Unknown
-    ) {
+    // HEALTHCHECK (rare, with a sub-command and durations) is the node
+    // path's.
+    if matches!(keyword, Keyword::Healthcheck | Keyword::Unknown) {
         return None;
     }
     // A heredoc is read after the line: RUN, COPY and ADD with a `<<` are
-    // the node path's (other instructions give `<<` no meaning).
+    // the node path's (other instructions give `<<` no meaning; an
+    // ONBUILD's trigger is checked when it is typed).
     if matches!(keyword, Keyword::Run | Keyword::Copy | Keyword::Add) && has_heredoc_marker(text) {
         return None;
     }
@@ -334,6 +335,23 @@ pub(crate) fn instruction<'a>(
             let user = a.whole();
             emit.emit_with(move || Instruction::User(UserInstruction { user, source }));
         }
+        K::Onbuild => {
+            // Flags on ONBUILD are an error: the node path's.
+            no_flags(&flags)?;
+            // The trigger is typed as an instruction of its own from its
+            // slice of the source, so only a one-line ONBUILD is taken.
+            let (whole, _) = line_in_source?;
+            let trigger = whole.get(args_start..args_start + args.len())?;
+            let trigger = onbuild_trigger(trigger, args_start, map, at)?;
+            let expression = onbuild_expression(text);
+            emit.emit_with(move || {
+                Instruction::Onbuild(OnbuildInstruction {
+                    source,
+                    expression,
+                    trigger: Some(Box::new(trigger)),
+                })
+            });
+        }
         K::Expose => {
             no_flags(&flags)?;
             let mut ports: Vec<Word<'a>> = a.blank_separated().collect();
@@ -343,6 +361,63 @@ pub(crate) fn instruction<'a>(
         _ => return None,
     }
     Some(())
+}
+
+/// The typed trigger of a one-line ONBUILD: `trigger` (a slice of the
+/// source, at `start` in the ONBUILD's line, whose map is `map`) typed by
+/// [`instruction`] as the node path types it: its span is its own trimmed
+/// text, and its lines are the ONBUILD's.
+/// `None` for a trigger the node path reports (ONBUILD, FROM or
+/// MAINTAINER) and for any the direct path declines.
+///
+/// Not inlined: it is a second instance of [`instruction`], which ONBUILD
+/// lines alone use.
+#[inline(never)]
+fn onbuild_trigger<'a>(
+    trigger: &'a str,
+    start: usize,
+    map: &LineMap,
+    at: &LineSite<'a>,
+) -> Option<Instruction<'a>> {
+    let kw_end = trigger
+        .bytes()
+        .position(|c| is_ascii_blank(char::from(c)))
+        .unwrap_or(trigger.len());
+    if matches!(
+        Keyword::of(&trigger[..kw_end]),
+        Keyword::Onbuild | Keyword::From | Keyword::Maintainer
+    ) {
+        return None;
+    }
+    let end = start + trigger.len();
+    let site = LineSite {
+        source: at.source,
+        source_is_ascii: at.source_is_ascii,
+        escape: at.escape,
+        span: map.span(start, end),
+        start_line: at.start_line,
+        end_line: at.end_line,
+    };
+    /// Keeps the one instruction the trigger types to.
+    struct Capture<'a>(Option<Instruction<'a>>);
+    impl<'a> Emit<'a> for &mut Capture<'a> {
+        #[inline(always)]
+        fn emit_with(&mut self, make: impl FnOnce() -> Instruction<'a>) {
+            self.0 = Some(make());
+        }
+
+        /// Never called: a FROM trigger is declined above.
+        #[inline(always)]
+        fn emit_from(&mut self, _: impl FnOnce() -> FromInstruction<'a>) {}
+    }
+    let mut captured = Capture(None);
+    instruction(
+        &mut Cow::Borrowed(trigger),
+        &map.slice(start, end),
+        &site,
+        &mut captured,
+    )?;
+    captured.0
 }
 
 /// The RUN, CMD or ENTRYPOINT in shell form that an instruction continued
@@ -950,6 +1025,9 @@ mod tests {
             "SHELL [\"/bin/bash\", \"-o\", \"pipefail\", \"-c\"]",
             "STOPSIGNAL SIGQUIT",
             "MAINTAINER Jane Doe <jane@example.com>",
+            "ONBUILD RUN pip install -r requirements.txt",
+            "onbuild COPY . /usr/src/app",
+            "ONBUILD ARG VERSION",
         ] {
             assert!(taken(text), "{text}");
         }
@@ -959,9 +1037,17 @@ mod tests {
     fn leaves_the_rest_to_the_node_path() {
         for text in [
             // Other instructions.
-            "ONBUILD RUN x",
             "HEALTHCHECK CMD true",
             "BOGUS x",
+            // ONBUILD that is an error, or whose trigger is not taken.
+            "ONBUILD ONBUILD RUN x",
+            "ONBUILD FROM alpine",
+            "ONBUILD MAINTAINER me",
+            "ONBUILD --x RUN y",
+            "ONBUILD HEALTHCHECK CMD true",
+            "ONBUILD BOGUS x",
+            "ONBUILD RUN <<EOF",
+            "ONBUILD COPY one",
             // Heredocs.
             "RUN <<EOF",
             "COPY <<EOF /dst",

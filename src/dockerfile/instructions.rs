@@ -1051,15 +1051,7 @@ impl<'a> Converter<'a, '_, '_> {
             }
             _ => {}
         }
-        // BuildKit's `(?i)^\s*ONBUILD\s*` removed from the original text.
-        let is_re_space = |c: char| matches!(c, '\t' | '\n' | '\x0c' | '\r' | ' ');
-        let original = self.node.original.trim_start_matches(is_re_space);
-        let mut expression = match original.get(..7) {
-            Some(k) if k.eq_ignore_ascii_case("onbuild") => {
-                original[7..].trim_start_matches(is_re_space).to_string()
-            }
-            _ => self.node.original.to_string(),
-        };
+        let mut expression = onbuild_expression(&self.node.original);
         for h in &self.node.heredocs {
             expression.push('\n');
             expression.push_str(&h.content);
@@ -1185,6 +1177,20 @@ impl<'a> Converter<'a, '_, '_> {
             retries,
             source: self.source(),
         })))
+    }
+}
+
+/// The expression BuildKit stores for an ONBUILD whose joined line is
+/// `original`: the line with `(?i)^\s*ONBUILD\s*` removed (heredoc
+/// bodies, if any, are appended by the caller).
+pub(crate) fn onbuild_expression(original: &str) -> String {
+    let is_re_space = |c: char| matches!(c, '\t' | '\n' | '\x0c' | '\r' | ' ');
+    let trimmed = original.trim_start_matches(is_re_space);
+    match trimmed.get(..7) {
+        Some(k) if k.eq_ignore_ascii_case("onbuild") => {
+            trimmed[7..].trim_start_matches(is_re_space).to_string()
+        }
+        _ => original.to_string(),
     }
 }
 
