@@ -43,8 +43,8 @@ use super::instructions::{
 use super::json::{JsonArrayError, for_each_json_string};
 use super::line_map::LineMap;
 use super::line_parsers::{
-    Args, Words, extract_builder_flags, find_blank_run, flag_nodes, literal_flag_node,
-    scan_literal_flags,
+    Args, Words, extract_builder_flags, find_blank_run, find_blank_run_in, flag_nodes,
+    literal_flag_node, scan_literal_flags,
 };
 use super::lines::{LineSite, has_heredoc_marker, has_heredoc_marker_bytes};
 use super::nodes::{Keyword, NodeFlag};
@@ -745,7 +745,12 @@ impl<'a> ArgsText<'_, '_, 'a> {
         let mut from = Some(0);
         std::iter::from_fn(move || {
             let start = from?;
-            let (end, next) = match find_blank_run(text, start) {
+            // In the source, the runs are found 16 bytes at a time.
+            let run = match self.in_source {
+                Some((_, origin)) => find_blank_run_in(self.args.source, origin, text.len(), start),
+                None => find_blank_run(text, start),
+            };
+            let (end, next) = match run {
                 Some((bs, be)) => (bs, Some(be)),
                 None => (text.len(), None),
             };
