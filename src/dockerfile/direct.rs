@@ -8,10 +8,9 @@
 //! HEALTHCHECK (rare, with a sub-command and durations) or an ONBUILD
 //! continued over lines (a one-line ONBUILD's trigger is typed here as an
 //! instruction of its own), and has a form that types without error or
-//! warning; anything
-//! else (a missing argument, a flag the instruction does not take, any
-//! error or warning) is declined and goes through the node, which reports
-//! it.
+//! warning; anything else (a missing argument, a flag the instruction does
+//! not take, any error or warning) is declined and goes through the node,
+//! which reports it.
 //!
 //! An instruction continued over lines is first offered to
 //! [`continued_command`], before its lines are joined: a RUN, CMD or
