@@ -15,7 +15,7 @@
 //! and `<<- EOF` are one word. Full `${}` expansion is the job of the
 //! `lex` module; this module never substitutes anything.
 
-use super::go_text::is_space;
+use super::go_text::{is_ascii_space_byte, is_space};
 
 /// A heredoc opener read from one word of an instruction line.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -78,6 +78,64 @@ pub fn parse_heredoc_word(word: &str) -> Result<Option<HeredocWord>, String> {
 /// words of an instruction line, in order. A line that does not lex (an
 /// unterminated quote) has none.
 pub fn heredocs_from_line(line: &str) -> Result<Vec<HeredocWord>, String> {
+    match plain_heredocs(line) {
+        Some(docs) => docs,
+        None => heredocs_by_lexer(line),
+    }
+}
+
+/// [`heredocs_from_line`] of an ASCII line with no quote, `$` or `\`
+/// (nearly every line that opens a heredoc), without the lexer: its words
+/// are then its runs of non-blanks, except that a `<<` takes a `-` and the
+/// blanks after it into its word, as the lexer's
+/// `process_possible_heredoc` does. `None` for any other line.
+///
+/// The lexer copies every character of the line into owned words to find
+/// the few that open a heredoc: about 7,000 instructions for a RUN with a
+/// few `--mount` flags, against a few hundred here.
+fn plain_heredocs(line: &str) -> Option<Result<Vec<HeredocWord>, String>> {
+    let b = line.as_bytes();
+    if b.iter()
+        .any(|&c| !c.is_ascii() || matches!(c, b'\'' | b'"' | b'$' | b'\\'))
+    {
+        return None;
+    }
+    let mut docs = Vec::new();
+    let mut i = 0;
+    while i < b.len() {
+        if is_ascii_space_byte(b[i]) {
+            i += 1;
+            continue;
+        }
+        let start = i;
+        while i < b.len() && !is_ascii_space_byte(b[i]) {
+            if b[i] == b'<' && b.get(i + 1) == Some(&b'<') {
+                i += 2;
+                if b.get(i) == Some(&b'-') {
+                    i += 1;
+                }
+                while b.get(i).is_some_and(|&c| is_ascii_space_byte(c)) {
+                    i += 1;
+                }
+            } else {
+                i += 1;
+            }
+        }
+        // Only a word that starts with digits and `<<` opens a heredoc.
+        let word = &line[start..i];
+        if word.contains("<<") {
+            match parse_heredoc_word(word) {
+                Ok(Some(doc)) => docs.push(doc),
+                Ok(None) => {}
+                Err(e) => return Some(Err(e)),
+            }
+        }
+    }
+    Some(Ok(docs))
+}
+
+/// [`heredocs_from_line`] by the ported lexer: every line's way.
+fn heredocs_by_lexer(line: &str) -> Result<Vec<HeredocWord>, String> {
     let words = split_words(line, true, true).unwrap_or_default();
     let mut docs = Vec::new();
     for w in &words {
@@ -461,6 +519,30 @@ mod tests {
         assert_eq!(names("RUN \"<<EOF\""), Vec::<String>::new());
         assert_eq!(names("RUN <<$EOF"), vec!["$EOF"]);
         assert_eq!(names("RUN <<EOF 'unterminated"), Vec::<String>::new());
+    }
+
+    proptest::proptest! {
+        /// The lexer-free path finds what the lexer finds, on the lines it
+        /// takes, and takes the plain ones.
+        #[test]
+        fn plain_lines_find_what_the_lexer_finds(
+            pieces in proptest::collection::vec(proptest::sample::select(&[
+                "<<", "<", "-", " ", "  ", "\t", "\x0b", "EOF", "E", "3", "12", "a", "/d",
+                "<<-", "<<<", "\n", "'", "\"", "$", "\\", "\u{e9}",
+            ][..]), 0..12),
+        ) {
+            let line: String = pieces.concat();
+            let plain = !line.bytes().any(|c| {
+                !c.is_ascii() || matches!(c, b'\'' | b'"' | b'$' | b'\\')
+            });
+            match plain_heredocs(&line) {
+                Some(found) => {
+                    proptest::prop_assert!(plain);
+                    proptest::prop_assert_eq!(found, heredocs_by_lexer(&line), "{:?}", line);
+                }
+                None => proptest::prop_assert!(!plain),
+            }
+        }
     }
 
     #[test]
