@@ -399,7 +399,14 @@ mod tests {
         let (last, done) = parsed.stages.split_last().unwrap();
         for stage in done {
             assert_eq!(stage.instructions.len(), 6);
-            assert_eq!(stage.instructions.capacity(), 6, "stage {}", stage.index);
+            // Sized for the rest of the file, a stage has room for at least
+            // 8; shrunk, it has about what it holds.
+            assert!(
+                stage.instructions.capacity() < 8,
+                "stage {} has room for {}",
+                stage.index,
+                stage.instructions.capacity()
+            );
         }
         // The last stage is left as it was built (the parse is over).
         assert_eq!(last.instructions.len(), 6);
