@@ -339,8 +339,7 @@ pub(crate) fn instruction<'a>(
             no_flags(&flags)?;
             // The trigger is typed as an instruction of its own from its
             // slice of the source, so only a one-line ONBUILD is taken.
-            let (whole, _) = line_in_source?;
-            let trigger = whole.get(args_start..args_start + args.len())?;
+            let (trigger, _) = a.in_source?;
             let trigger = onbuild_trigger(trigger, args_start, map, at)?;
             let expression = onbuild_expression(text);
             emit.emit_with(move || {
