@@ -43,7 +43,7 @@ use super::json::{JsonArrayError, for_each_json_string};
 use super::line_map::LineMap;
 use super::line_parsers::{
     Args, Words, extract_builder_flags, find_blank_run, find_blank_run_in, flag_nodes,
-    literal_flag_node, scan_literal_flags,
+    flag_value_start, literal_flag_node, scan_literal_flags,
 };
 use super::lines::{LineSite, has_heredoc_marker, has_heredoc_marker_bytes};
 use super::nodes::{Keyword, NodeFlag};
@@ -631,9 +631,8 @@ fn flag_in_source<'a>(
 ) -> NodeFlag<'a> {
     let flag = text.get(start..end).unwrap_or_default();
     let span = Span::new(origin + start, origin + end);
-    // A flag name is a few bytes: a plain scan beats the searcher.
-    let value_span = match flag.bytes().position(|b| b == b'=') {
-        Some(eq) => Span::new(origin + start + eq + 1, origin + end),
+    let value_span = match flag_value_start(flag) {
+        Some(v) => Span::new(origin + start + v, origin + end),
         None => span,
     };
     NodeFlag {

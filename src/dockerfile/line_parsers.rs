@@ -384,9 +384,8 @@ pub(crate) fn literal_flag_node<'a>(
     let (s, e) = (a.base + start, a.base + end);
     let span = a.map.span(s, e);
     let text = a.text(line.get(start..end).unwrap_or_default(), start, end);
-    // A flag name is a few bytes: a plain scan beats the searcher.
-    let value_span = match text.bytes().position(|b| b == b'=') {
-        Some(eq) => a.map.span(s + eq + 1, e),
+    let value_span = match flag_value_start(&text) {
+        Some(v) => a.map.span(s + v, e),
         None => span,
     };
     NodeFlag {
@@ -396,6 +395,14 @@ pub(crate) fn literal_flag_node<'a>(
         text_range: s..e,
         literal: true,
     }
+}
+
+/// Where a flag's value starts in its text (after its first `=`), if it
+/// has one: the value span of every flag node, however it is made.
+#[inline]
+pub(crate) fn flag_value_start(flag: &str) -> Option<usize> {
+    // A flag name is a few bytes: a plain scan beats the searcher.
+    flag.bytes().position(|b| b == b'=').map(|eq| eq + 1)
 }
 
 /// BuildKit's `parseWords`: split at blanks outside quotes, keeping quotes
