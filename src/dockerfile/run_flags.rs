@@ -303,14 +303,25 @@ impl<'a> RunMount<'a> {
             }
             start = end + 1;
         }
+        // With nothing expansion reads anywhere in the value, every field's
+        // value is literal.
+        Self::from_fields(value, fields, from_has_variable, bytes.expand == 0)
+    }
+
+    /// The mount of the parsed `fields` of `value`: an error for a `from=`
+    /// with a variable, else the fields resolved where their values are
+    /// literal (all of them when `all_literal` is set).
+    fn from_fields(
+        value: Word<'a>,
+        fields: Vec<MountField<'a>>,
+        from_has_variable: bool,
+        all_literal: bool,
+    ) -> Result<Self, String> {
         if from_has_variable {
             return Err(
                 "'from' doesn't support variable expansion, define alias stage instead".into(),
             );
         }
-        // With nothing expansion reads anywhere in the value, every field's
-        // value is literal.
-        let all_literal = bytes.expand == 0;
         let mount = resolve_fields(&fields, &mut |w: &Word<'a>| {
             Ok((all_literal || is_literal(&w.text)).then(|| w.text.clone()))
         })?;
@@ -345,19 +356,7 @@ impl<'a> RunMount<'a> {
             }
             fields.push(field);
         }
-        if from_has_variable {
-            return Err(
-                "'from' doesn't support variable expansion, define alias stage instead".into(),
-            );
-        }
-        let mount = resolve_fields(&fields, &mut |w: &Word<'a>| {
-            Ok(is_literal(&w.text).then(|| w.text.clone()))
-        })?;
-        Ok(RunMount {
-            value,
-            fields,
-            mount,
-        })
+        Self::from_fields(value, fields, from_has_variable, false)
     }
 
     /// Check the mount with every value expanded by `expand` (BuildKit's
