@@ -116,17 +116,20 @@ fn portable_high_bits(window: &[u8; 16]) -> u16 {
         .fold(0, |mask, (i, &b)| mask | (u16::from(b >= 0x80) << i))
 }
 
+/// The ASCII bytes [`flag_stop_mask`] stops at: the six ASCII white-space
+/// bytes, the quotes and the escape byte.
+#[inline(always)]
+fn flag_stop_bytes(escape: u8) -> [u8; 9] {
+    [b' ', b'\t', b'\n', 0x0b, 0x0c, b'\r', b'\'', b'"', escape]
+}
+
 /// One bit per byte of `window` that ends a flag written as is (white
 /// space) or makes it one that BuildKit's scan must read (a quote, the
 /// `escape` byte, a byte of a non-ASCII character).
 #[cfg(all(target_arch = "x86_64", target_feature = "sse2"))]
 #[inline]
 pub(crate) fn flag_stop_mask(window: &[u8; 16], escape: u8) -> u16 {
-    let stops = sse2::mask16(
-        window,
-        [b' ', b'\t', b'\n', 0x0b, 0x0c, b'\r', b'\'', b'"', escape],
-    );
-    stops | sse2::high_bits(window)
+    sse2::mask16(window, flag_stop_bytes(escape)) | sse2::high_bits(window)
 }
 
 /// One bit per byte of `window` that ends a flag written as is (white
@@ -140,11 +143,7 @@ pub(crate) fn flag_stop_mask(window: &[u8; 16], escape: u8) -> u16 {
 
 #[cfg_attr(all(target_arch = "x86_64", target_feature = "sse2"), allow(dead_code))]
 fn portable_flag_stop_mask(window: &[u8; 16], escape: u8) -> u16 {
-    let stops = portable_mask(
-        window,
-        &[b' ', b'\t', b'\n', 0x0b, 0x0c, b'\r', b'\'', b'"', escape],
-    );
-    stops as u16 | portable_high_bits(window)
+    portable_mask(window, &flag_stop_bytes(escape)) as u16 | portable_high_bits(window)
 }
 
 /// The bytes of a `--mount` value that its parse looks for, one bit per
