@@ -921,15 +921,11 @@ mod tests {
         /// BuildKit's character scan does.
         #[test]
         fn literal_flags_agree_on_generated_lines(
-            words in proptest::collection::vec(proptest::prop_oneof![
-                proptest::strategy::Just("--mount=type=cache,target=/root/.cache/go-build"),
-                proptest::strategy::Just("--network=none"), proptest::strategy::Just("--"),
-                proptest::strategy::Just("--a=\"x y\""), proptest::strategy::Just("--b=\\ c"),
-                proptest::strategy::Just("--c=`d"), proptest::strategy::Just("--d=caf\u{e9}"),
-                proptest::strategy::Just("--\"q\""), proptest::strategy::Just("--\\e"),
-                proptest::strategy::Just("make"), proptest::strategy::Just("-x"),
-                proptest::strategy::Just(" "), proptest::strategy::Just("\t"),
-            ], 0..8),
+            words in proptest::collection::vec(proptest::sample::select(&[
+                "--mount=type=cache,target=/root/.cache/go-build", "--network=none", "--",
+                "--a=\"x y\"", "--b=\\ c", "--c=`d", "--d=caf\u{e9}", "--\"q\"", "--\\e",
+                "make", "-x", " ", "\t",
+            ][..]), 0..8),
             backtick: bool,
         ) {
             let line = words.join(" ");

@@ -967,21 +967,12 @@ mod tests {
         /// owned, at an exact offset or not, in a map of several pieces.
         #[test]
         fn unquoted_values_parse_as_csv_does(
-            parts in proptest::collection::vec(proptest::prop_oneof![
-                proptest::strategy::Just("type="), proptest::strategy::Just("TYPE="),
-                proptest::strategy::Just("cache"), proptest::strategy::Just("bind"),
-                proptest::strategy::Just("tmpfs"), proptest::strategy::Just("secret"),
-                proptest::strategy::Just(","), proptest::strategy::Just("="),
-                proptest::strategy::Just("target=/x"), proptest::strategy::Just("from=$a"),
-                proptest::strategy::Just("from=b$"), proptest::strategy::Just("From=s"),
-                proptest::strategy::Just("id=k"), proptest::strategy::Just("ro"),
-                proptest::strategy::Just("rw=false"), proptest::strategy::Just("sharing=LOCKED"),
-                proptest::strategy::Just("mode=0755"), proptest::strategy::Just("size=1g"),
-                proptest::strategy::Just("uid=1"), proptest::strategy::Just("required"),
-                proptest::strategy::Just("src='a'"), proptest::strategy::Just("dst=\\x"),
-                proptest::strategy::Just("env=`v`"), proptest::strategy::Just("Z"),
-                proptest::strategy::Just("caf\u{e9}"), proptest::strategy::Just("/very/long/path/of/many/bytes"),
-            ], 0..12),
+            parts in proptest::collection::vec(proptest::sample::select(&[
+                "type=", "TYPE=", "cache", "bind", "tmpfs", "secret", ",", "=", "target=/x",
+                "from=$a", "from=b$", "From=s", "id=k", "ro", "rw=false", "sharing=LOCKED",
+                "mode=0755", "size=1g", "uid=1", "required", "src='a'", "dst=\\x", "env=`v`",
+                "Z", "caf\u{e9}", "/very/long/path/of/many/bytes",
+            ][..]), 0..12),
             owned: bool,
             exact: bool,
             split_at in 0usize..200,
