@@ -110,6 +110,30 @@ fn errors_exit_non_zero_with_a_message() {
 }
 
 #[test]
+fn a_bad_number_of_fetch_tries_is_refused_by_name() {
+    let repo = fixture();
+    let cache = tempfile::tempdir().unwrap();
+    for bad in ["0", "two", "-1"] {
+        let out = Command::cargo_bin("scratchify")
+            .unwrap()
+            .env("SCRATCHIFY_CACHE_DIR", cache.path())
+            .env("SCRATCHIFY_FETCH_ATTEMPTS", bad)
+            .args(["resolve", "--store", "debian", "--release", "bookworm"])
+            .args(["--mirror", &repo.file_url(), "--keyring"])
+            .arg(&repo.keyring)
+            .arg("daemon")
+            .output()
+            .unwrap();
+        assert_eq!(out.status.code(), Some(1), "{bad}");
+        let stderr = String::from_utf8(out.stderr).unwrap();
+        assert!(
+            stderr.contains(&format!("SCRATCHIFY_FETCH_ATTEMPTS={bad}")),
+            "{bad}: {stderr}"
+        );
+    }
+}
+
+#[test]
 fn json_output_is_the_closure() {
     let repo = fixture();
     let cache = tempfile::tempdir().unwrap();

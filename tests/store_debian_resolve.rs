@@ -10,6 +10,7 @@ use std::time::Duration;
 
 use repo::{Pkg, Repo, Server};
 use scratchify::store::debian::{DebianConfig, DebianStore};
+use scratchify::store::fetch::Retry;
 use scratchify::store::{
     Cache, Closure, DepKind, PackageRequest, PruneRule, ResolveOptions, Store, StoreError,
     VersionConstraint, Why,
@@ -125,6 +126,7 @@ fn config(mirror: &str, cache: PathBuf) -> DebianConfig {
         refresh: false,
         offline: false,
         progress: false,
+        fetch_retry: Retry::default(),
     }
 }
 

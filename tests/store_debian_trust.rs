@@ -10,6 +10,7 @@ use std::time::Duration;
 
 use repo::{Pkg, Repo, Server, Signer};
 use scratchify::store::debian::{DebianConfig, DebianStore};
+use scratchify::store::fetch::Retry;
 use scratchify::store::{Cache, PackageRequest, ResolveOptions, Store, StoreError};
 
 fn config(mirror: &str, keyring: &Path, cache: &Path, release: &str) -> DebianConfig {
@@ -26,6 +27,7 @@ fn config(mirror: &str, keyring: &Path, cache: &Path, release: &str) -> DebianCo
         refresh: false,
         offline: false,
         progress: false,
+        fetch_retry: Retry::default(),
     }
 }
 

@@ -12,6 +12,7 @@ use std::time::Duration;
 
 use repo::{Pkg, Repo};
 use scratchify::store::debian::{DebianConfig, DebianStore};
+use scratchify::store::fetch::Retry;
 use scratchify::store::{
     Cache, PackageRequest, ResolveOptions, Store, StoreError, StorePath, UnpackedPackage,
 };
@@ -31,6 +32,7 @@ fn store(repo: &Repo, cache: &Path, release: &str) -> DebianStore {
         refresh: false,
         offline: false,
         progress: false,
+        fetch_retry: Retry::default(),
     })
     .unwrap()
 }

@@ -214,7 +214,8 @@ pub fn download(url: &str, checksum: Option<&str>) -> Result<Vec<u8>, String> {
         }
         None => None,
     };
-    let fetcher = crate::store::fetch::Fetcher::new();
+    use crate::store::fetch::{Fetcher, Retry};
+    let fetcher = Fetcher::new(Retry::from_env().map_err(|e| e.to_string())?);
     let data = fetcher.get(url, MAX_URL_BYTES).map_err(|e| e.to_string())?;
     if let Some(want) = expected {
         let got = hex::encode(sha2::Sha256::digest(&data));

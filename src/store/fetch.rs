@@ -2,6 +2,13 @@
 //!
 //! Nothing read here is trusted: callers check every byte against a signed
 //! index (or a signature) before using it, and every read is bounded.
+//!
+//! Networks fail in passing (a resolver that times out, a connection reset
+//! mid-body, a mirror answering 503 while it syncs), so a transfer that
+//! fails for such a reason is tried again, from the start, after a delay
+//! that doubles each time ([`Retry`]; apt does the same with
+//! `Acquire::Retries`). A failure no retry can mend (404, 403, a checksum
+//! or size mismatch, a TLS error, a bad URL) is reported at once.
 
 use std::io::Read;
 use std::path::PathBuf;
@@ -10,26 +17,85 @@ use std::time::Duration;
 
 use super::StoreError;
 
+/// How often a transfer that failed in passing is tried, and how long to
+/// wait between tries.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Retry {
+    /// Tries in all, the first included (at least 1).
+    pub attempts: u32,
+    /// The wait before the second try; each later wait doubles it, up to
+    /// `max_delay`.
+    pub first_delay: Duration,
+    pub max_delay: Duration,
+}
+
+impl Default for Retry {
+    /// Five tries, 1 + 2 + 4 + 8 = 15 s of waiting at most: long enough to
+    /// ride out a resolver or mirror blip, short enough that a mirror that
+    /// is really down is reported within a CI step's patience.
+    fn default() -> Self {
+        Retry {
+            attempts: 5,
+            first_delay: Duration::from_secs(1),
+            max_delay: Duration::from_secs(30),
+        }
+    }
+}
+
+impl Retry {
+    /// The default, with the number of tries from `SCRATCHIFY_FETCH_ATTEMPTS`
+    /// if set (`1` turns retries off).
+    pub fn from_env() -> Result<Retry, StoreError> {
+        let mut retry = Retry::default();
+        if let Some(v) = std::env::var_os("SCRATCHIFY_FETCH_ATTEMPTS").filter(|v| !v.is_empty()) {
+            retry.attempts = v
+                .to_str()
+                .and_then(|s| s.trim().parse::<u32>().ok())
+                .filter(|&n| n >= 1)
+                .ok_or_else(|| {
+                    StoreError::Config(format!(
+                        "SCRATCHIFY_FETCH_ATTEMPTS={}: expected a whole number of tries, at least 1",
+                        v.to_string_lossy()
+                    ))
+                })?;
+        }
+        Ok(retry)
+    }
+
+    /// The wait after failed try number `attempt` (1-based).
+    fn delay_after(&self, attempt: u32) -> Duration {
+        let doublings = attempt.saturating_sub(1).min(31);
+        self.first_delay
+            .saturating_mul(1u32 << doublings)
+            .min(self.max_delay)
+    }
+}
+
 /// A repository client, shared by parallel downloads.
 #[derive(Clone)]
 pub struct Fetcher {
     agent: Arc<ureq::Agent>,
-}
-
-impl Default for Fetcher {
-    fn default() -> Self {
-        Self::new()
-    }
+    retry: Retry,
 }
 
 impl std::fmt::Debug for Fetcher {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str("Fetcher")
+        f.debug_struct("Fetcher")
+            .field("retry", &self.retry)
+            .finish()
     }
 }
 
+/// Why one try failed.
+enum Failure {
+    /// Another try may succeed.
+    Passing(StoreError),
+    /// No retry will mend it.
+    Final(StoreError),
+}
+
 impl Fetcher {
-    pub fn new() -> Fetcher {
+    pub fn new(retry: Retry) -> Fetcher {
         let config = ureq::Agent::config_builder()
             .timeout_connect(Some(Duration::from_secs(30)))
             // Per read, not global: a large .deb on a slow link is fine as
@@ -43,60 +109,162 @@ impl Fetcher {
             .build();
         Fetcher {
             agent: Arc::new(ureq::Agent::new_with_config(config)),
+            retry: Retry {
+                attempts: retry.attempts.max(1),
+                ..retry
+            },
         }
     }
 
-    /// Open `url` for reading. A missing file is [`StoreError::NotFound`],
-    /// so callers can tell "this suite does not exist" from a failure.
-    pub fn open(&self, url: &str) -> Result<Box<dyn Read + Send>, StoreError> {
-        if let Some(path) = file_url_path(url) {
-            return match std::fs::File::open(&path) {
-                Ok(f) => Ok(Box::new(f)),
-                Err(e) if e.kind() == std::io::ErrorKind::NotFound => Err(StoreError::NotFound {
-                    url: url.to_string(),
-                }),
-                Err(e) => Err(StoreError::Fetch {
-                    url: url.to_string(),
-                    reason: e.to_string(),
-                }),
+    /// Open `url` and hand its body to `consume`, trying again (from a
+    /// fresh request) while the request or the body's transfer fails in
+    /// passing. `consume` must start over on each call: it sees the body
+    /// from its first byte each time.
+    ///
+    /// A missing file is [`StoreError::NotFound`], so callers can tell
+    /// "this suite does not exist" from a failure. An error of `consume`'s
+    /// own (a checksum mismatch, a full disk) ends the transfer at once;
+    /// only a failed read of the body is retried.
+    pub fn read_with<T>(
+        &self,
+        url: &str,
+        mut consume: impl FnMut(&mut dyn Read) -> Result<T, StoreError>,
+    ) -> Result<T, StoreError> {
+        let mut attempt = 1;
+        loop {
+            let failure = match self.open_once(url) {
+                Ok(body) => {
+                    let mut body = WatchedBody {
+                        inner: body,
+                        read_failed: false,
+                    };
+                    match consume(&mut body) {
+                        Ok(v) => return Ok(v),
+                        Err(e) if body.read_failed => Failure::Passing(e),
+                        Err(e) => Failure::Final(e),
+                    }
+                }
+                Err(f) => f,
             };
-        }
-        if !(url.starts_with("http://") || url.starts_with("https://")) {
-            return Err(StoreError::Fetch {
-                url: url.to_string(),
-                reason: "unsupported URL scheme (use http, https or file)".into(),
-            });
-        }
-        match self.agent.get(url).call() {
-            Ok(resp) => Ok(Box::new(resp.into_body().into_reader())),
-            Err(ureq::Error::StatusCode(404 | 410)) => Err(StoreError::NotFound {
-                url: url.to_string(),
-            }),
-            Err(e) => Err(StoreError::Fetch {
-                url: url.to_string(),
-                reason: e.to_string(),
-            }),
+            let error = match failure {
+                Failure::Final(e) => return Err(e),
+                Failure::Passing(e) if attempt >= self.retry.attempts => {
+                    return Err(after_attempts(e, attempt));
+                }
+                Failure::Passing(e) => e,
+            };
+            let delay = self.retry.delay_after(attempt);
+            eprintln!(
+                "note: {error}; trying again in {delay:?} (try {} of {})",
+                attempt + 1,
+                self.retry.attempts
+            );
+            std::thread::sleep(delay);
+            attempt += 1;
         }
     }
 
     /// Read a whole file of at most `max` bytes.
     pub fn get(&self, url: &str, max: u64) -> Result<Vec<u8>, StoreError> {
-        let reader = self.open(url)?;
-        let mut data = Vec::new();
-        reader
-            .take(max + 1)
-            .read_to_end(&mut data)
-            .map_err(|e| StoreError::Fetch {
-                url: url.to_string(),
-                reason: e.to_string(),
-            })?;
-        if data.len() as u64 > max {
-            return Err(StoreError::Fetch {
-                url: url.to_string(),
-                reason: format!("larger than the {max}-byte limit"),
-            });
+        self.read_with(url, |body| {
+            let mut data = Vec::new();
+            body.take(max + 1)
+                .read_to_end(&mut data)
+                .map_err(|e| StoreError::Fetch {
+                    url: url.to_string(),
+                    reason: e.to_string(),
+                })?;
+            if data.len() as u64 > max {
+                return Err(StoreError::Fetch {
+                    url: url.to_string(),
+                    reason: format!("larger than the {max}-byte limit"),
+                });
+            }
+            Ok(data)
+        })
+    }
+
+    /// One request for `url`.
+    fn open_once(&self, url: &str) -> Result<Box<dyn Read + Send>, Failure> {
+        let fetch_error = |reason: String| StoreError::Fetch {
+            url: url.to_string(),
+            reason,
+        };
+        if let Some(path) = file_url_path(url) {
+            // A local file's errors do not pass with time.
+            return match std::fs::File::open(&path) {
+                Ok(f) => Ok(Box::new(f)),
+                Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
+                    Err(Failure::Final(StoreError::NotFound {
+                        url: url.to_string(),
+                    }))
+                }
+                Err(e) => Err(Failure::Final(fetch_error(e.to_string()))),
+            };
         }
-        Ok(data)
+        if !(url.starts_with("http://") || url.starts_with("https://")) {
+            return Err(Failure::Final(fetch_error(
+                "unsupported URL scheme (use http, https or file)".into(),
+            )));
+        }
+        match self.agent.get(url).call() {
+            Ok(resp) => Ok(Box::new(resp.into_body().into_reader())),
+            Err(ureq::Error::StatusCode(404 | 410)) => Err(Failure::Final(StoreError::NotFound {
+                url: url.to_string(),
+            })),
+            Err(e) if passes(&e) => Err(Failure::Passing(fetch_error(e.to_string()))),
+            Err(e) => Err(Failure::Final(fetch_error(e.to_string()))),
+        }
+    }
+}
+
+/// Whether a request that failed this way may succeed if sent again: the
+/// transport failed (name resolution, connect, reset, timeout, a cut-off
+/// response), or the server said it could not answer now (408, 429, 5xx
+/// but 501 and 505, which no retry changes).
+fn passes(e: &ureq::Error) -> bool {
+    match e {
+        ureq::Error::StatusCode(code) => {
+            matches!(code, 408 | 425 | 429)
+                || (500..600).contains(code) && !matches!(code, 501 | 505)
+        }
+        ureq::Error::Io(_)
+        | ureq::Error::Timeout(_)
+        | ureq::Error::HostNotFound
+        | ureq::Error::ConnectionFailed
+        | ureq::Error::Protocol(_)
+        | ureq::Error::BodyStalled => true,
+        _ => false,
+    }
+}
+
+/// `e`, saying how many tries it took.
+fn after_attempts(e: StoreError, attempts: u32) -> StoreError {
+    match e {
+        StoreError::Fetch { url, reason } if attempts > 1 => StoreError::Fetch {
+            url,
+            reason: format!("{reason} (after {attempts} tries)"),
+        },
+        e => e,
+    }
+}
+
+/// A response body that remembers whether a read of it failed, so a
+/// failure of the transfer can be told from the consumer's own.
+struct WatchedBody {
+    inner: Box<dyn Read + Send>,
+    read_failed: bool,
+}
+
+impl Read for WatchedBody {
+    fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
+        let result = self.inner.read(buf);
+        if let Err(e) = &result
+            && e.kind() != std::io::ErrorKind::Interrupted
+        {
+            self.read_failed = true;
+        }
+        result
     }
 }
 
@@ -162,6 +330,28 @@ pub fn safe_relative_path(rel: &str) -> bool {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn retry_waits_double_up_to_their_cap() {
+        let r = Retry::default();
+        let waits: Vec<u64> = (1..=7).map(|a| r.delay_after(a).as_secs()).collect();
+        assert_eq!(waits, [1, 2, 4, 8, 16, 30, 30]);
+        assert_eq!(r.delay_after(u32::MAX), r.max_delay);
+    }
+
+    #[test]
+    fn which_failures_pass() {
+        for code in [408, 425, 429, 500, 502, 503, 504, 599] {
+            assert!(passes(&ureq::Error::StatusCode(code)), "{code}");
+        }
+        for code in [400, 401, 403, 404, 410, 416, 501, 505] {
+            assert!(!passes(&ureq::Error::StatusCode(code)), "{code}");
+        }
+        assert!(passes(&ureq::Error::HostNotFound));
+        assert!(passes(&ureq::Error::ConnectionFailed));
+        assert!(!passes(&ureq::Error::BadUri("x".into())));
+        assert!(!passes(&ureq::Error::TooManyRedirects));
+    }
 
     #[test]
     fn file_urls() {

@@ -43,7 +43,7 @@ use self::release::Release;
 use self::sources::{AptSource, SignedBy};
 use self::trust::Keyring;
 use super::cache::{Cache, sha256_hex};
-use super::fetch::{Fetcher, join_url};
+use super::fetch::{Fetcher, Retry, join_url};
 use super::{
     Closure, Edge, IndexInfo, PackageRequest, PruneRule, ResolveOptions, Store, StoreError,
     StoreKind, StorePath, UnpackedPackage,
@@ -76,12 +76,15 @@ pub struct DebianConfig {
     /// Show a progress bar while downloading (only when stderr is a
     /// terminal, whatever this says).
     pub progress: bool,
+    /// How transfers that fail in passing are tried again.
+    pub fetch_retry: Retry,
 }
 
 impl DebianConfig {
     /// Defaults for `release`: amd64, the cache at its usual place, the
     /// mirror from `SCRATCHIFY_DEBIAN_MIRROR` (and
-    /// `SCRATCHIFY_DEBIAN_SECURITY_MIRROR`) if set, else apt's sources.
+    /// `SCRATCHIFY_DEBIAN_SECURITY_MIRROR`) if set, else apt's sources,
+    /// and the tries per transfer from `SCRATCHIFY_FETCH_ATTEMPTS`.
     pub fn new(release: impl Into<String>) -> Result<DebianConfig, StoreError> {
         let env = |k: &str| std::env::var(k).ok().filter(|v| !v.is_empty());
         Ok(DebianConfig {
@@ -97,6 +100,7 @@ impl DebianConfig {
             refresh: false,
             offline: false,
             progress: true,
+            fetch_retry: Retry::from_env()?,
         })
     }
 }
@@ -198,10 +202,10 @@ impl DebianStore {
             .collect();
         let sources = plan_suites(&config, &apt, &mut notes)?;
         Ok(DebianStore {
+            fetcher: Fetcher::new(config.fetch_retry),
             config,
             sources,
             notes,
-            fetcher: Fetcher::new(),
             policy: Policy::builtin(),
             loaded: Mutex::new(None),
         })
@@ -638,15 +642,26 @@ impl DebianStore {
                 .par_iter()
                 .map(|p| {
                     let url = p.url();
-                    let reader = self.fetcher.open(&url)?;
-                    let mut reader = Progress {
-                        inner: reader,
-                        bar: bar.as_ref(),
-                    };
-                    self.config
-                        .cache
-                        .ingest_blob(&mut reader, &p.sha256, Some(p.download_size), &url)
-                        .map(|_| ())
+                    self.fetcher.read_with(&url, |body| {
+                        let mut body = Progress {
+                            inner: body,
+                            bar: bar.as_ref(),
+                            counted: 0,
+                        };
+                        let ingested = self.config.cache.ingest_blob(
+                            &mut body,
+                            &p.sha256,
+                            Some(p.download_size),
+                            &url,
+                        );
+                        if ingested.is_err()
+                            && let Some(b) = body.bar
+                        {
+                            // A retry counts the file again from its start.
+                            b.dec(body.counted);
+                        }
+                        ingested.map(|_| ())
+                    })
                 })
                 .collect()
         });
@@ -676,6 +691,8 @@ fn download_pool() -> Result<&'static rayon::ThreadPool, StoreError> {
 struct Progress<'b, R> {
     inner: R,
     bar: Option<&'b indicatif::ProgressBar>,
+    /// Bytes this transfer added to the bar.
+    counted: u64,
 }
 
 impl<R: Read> Read for Progress<'_, R> {
@@ -683,6 +700,7 @@ impl<R: Read> Read for Progress<'_, R> {
         let n = self.inner.read(buf)?;
         if let Some(b) = self.bar {
             b.inc(n as u64);
+            self.counted += n as u64;
         }
         Ok(n)
     }
@@ -962,6 +980,7 @@ mod tests {
             refresh: false,
             offline: false,
             progress: false,
+            fetch_retry: Retry::default(),
         }
     }
 
