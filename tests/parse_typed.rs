@@ -565,3 +565,58 @@ fn a_continued_command_reads_the_same_however_its_text_is_held() {
     );
     assert_ne!(command, &other);
 }
+
+mod duplicate_stage_names {
+    use super::parse;
+    use proptest::prelude::*;
+
+    /// Stage names with repeats in both cases, and unnamed stages.
+    const NAMES: &[&str] = &[
+        "", "a", "b", "c", "d", "e", "f", "g", "h", "i", "j", "k", "A", "B", "Build", "build",
+    ];
+
+    proptest! {
+        /// Each stage whose name an earlier stage has (names compare
+        /// lower-cased) is warned about once, pointing at the first stage
+        /// of that name, whether the file has few stages (compared one by
+        /// one) or many (through a map).
+        #[test]
+        fn each_repeat_points_at_the_first_stage_of_its_name(
+            names in proptest::collection::vec(proptest::sample::select(NAMES), 0..60),
+        ) {
+            let mut text = String::new();
+            for name in &names {
+                if name.is_empty() {
+                    text.push_str("FROM x\n");
+                } else {
+                    text.push_str(&format!("FROM x AS {name}\n"));
+                }
+            }
+            if names.is_empty() {
+                return Ok(());
+            }
+            let df = parse(&text).unwrap();
+            let source = scratchify::source::SourceFile::new("Dockerfile", text.clone());
+            let got: Vec<(usize, String)> = df
+                .warnings
+                .iter()
+                .filter(|w| w.code == "dockerfile::duplicate-stage-name")
+                .map(|w| (source.line_col(w.span.start).0, w.message.clone()))
+                .collect();
+            let mut want = Vec::new();
+            for (i, name) in names.iter().enumerate() {
+                if name.is_empty() {
+                    continue;
+                }
+                let lower = name.to_ascii_lowercase();
+                if let Some(first) = names[..i].iter().position(|n| n.to_ascii_lowercase() == lower) {
+                    want.push((
+                        i + 1,
+                        format!("duplicate stage name {lower:?}, first defined on line {}", first + 1),
+                    ));
+                }
+            }
+            prop_assert_eq!(got, want);
+        }
+    }
+}

@@ -7,6 +7,8 @@
 //! `DuplicateStageName`); a reference to a stage is resolved by the plan.
 
 use std::borrow::Cow;
+use std::collections::HashMap;
+use std::collections::hash_map::Entry;
 
 use serde::Serialize;
 
@@ -227,7 +229,16 @@ struct StagesBuilder<'s, 'a> {
     warnings: Vec<Warning>,
     global_args: Vec<ArgInstruction<'a>>,
     stages: Vec<Stage<'a>>,
+    /// The first stage of each name, once there are more stages than
+    /// [`NAMES_SCANNED`] (see [`StagesBuilder::first_stage_named`]).
+    first_stage_of_name: Option<HashMap<Cow<'a, str>, usize>>,
 }
+
+/// Up to this many stages, an earlier stage of the same name is found by
+/// looking at each (no allocation, and a real Dockerfile rarely has more);
+/// past it, through a map, so that a file of many stages is not quadratic
+/// in them (100,000 stages would be 5·10⁹ name comparisons).
+const NAMES_SCANNED: usize = 16;
 
 impl<'s, 'a> StagesBuilder<'s, 'a> {
     fn new(src: &'s SourceFile) -> Self {
@@ -236,6 +247,7 @@ impl<'s, 'a> StagesBuilder<'s, 'a> {
             warnings: Vec::new(),
             global_args: Vec::new(),
             stages: Vec::new(),
+            first_stage_of_name: None,
         }
     }
 
@@ -330,9 +342,9 @@ impl<'s, 'a> StagesBuilder<'s, 'a> {
                 from,
             }
         }));
-        if let [earlier @ .., stage] = self.stages.as_slice()
+        if let Some(first) = self.first_stage_named(index)
+            && let (Some(prev), Some(stage)) = (self.stages.get(first), self.stages.get(index))
             && let Some(name) = &stage.from.stage_name
-            && let Some(prev) = earlier.iter().find(|s| s.name == stage.name)
         {
             self.warnings.push(Warning {
                 code: "dockerfile::duplicate-stage-name".into(),
@@ -343,6 +355,33 @@ impl<'s, 'a> StagesBuilder<'s, 'a> {
                 span: name.span,
                 help: Some("give every stage its own name".into()),
             });
+        }
+    }
+
+    /// The first stage before stage `index` with its name, if it has one.
+    fn first_stage_named(&mut self, index: usize) -> Option<usize> {
+        let (earlier, [stage, ..]) = self.stages.split_at(index) else {
+            return None;
+        };
+        let name = stage.name.as_ref()?;
+        if index <= NAMES_SCANNED {
+            return earlier.iter().position(|s| s.name.as_ref() == Some(name));
+        }
+        let first = self.first_stage_of_name.get_or_insert_with(|| {
+            let mut first = HashMap::with_capacity(2 * index);
+            for (i, s) in earlier.iter().enumerate() {
+                if let Some(n) = &s.name {
+                    first.entry(n.clone()).or_insert(i);
+                }
+            }
+            first
+        });
+        match first.entry(name.clone()) {
+            Entry::Occupied(e) => Some(*e.get()),
+            Entry::Vacant(e) => {
+                e.insert(index);
+                None
+            }
         }
     }
 
