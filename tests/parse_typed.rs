@@ -582,7 +582,7 @@ mod duplicate_stage_names {
         /// one) or many (through a map).
         #[test]
         fn each_repeat_points_at_the_first_stage_of_its_name(
-            names in proptest::collection::vec(proptest::sample::select(NAMES), 0..60),
+            names in proptest::collection::vec(proptest::sample::select(NAMES), 0..150),
         ) {
             let mut text = String::new();
             for name in &names {

@@ -14,6 +14,7 @@
 //! that BuildKit treats like any other invalid JSON.
 
 use super::go_text::trim_start_space;
+use super::short_vec::ShortVec;
 
 /// Go's `encoding/json` nesting limit.
 const MAX_DEPTH: usize = 10_000;
@@ -177,7 +178,9 @@ fn is_ws(b: u8) -> bool {
 /// Validate `b` as one JSON value, calling `on_item` for each element or
 /// member of the top-level container.
 pub(crate) fn scan(b: &[u8], mut on_item: impl FnMut(TopItem)) -> Result<Outcome, String> {
-    let mut stack: Vec<Frame> = Vec::new();
+    // A flat array (every exec form) nests one deep: its frame is held in
+    // place, with no allocation.
+    let mut stack: ShortVec<Frame> = ShortVec::new();
     let mut pos = 0;
     let mut state = State::Value;
     let mut outcome = Outcome {
@@ -360,7 +363,7 @@ fn report(
 
 /// Pop a finished container; if it was an element of the top-level
 /// container, report it (as a non-string).
-fn close(stack: &mut Vec<Frame>, on_item: &mut impl FnMut(TopItem), end: usize) {
+fn close(stack: &mut ShortVec<Frame>, on_item: &mut impl FnMut(TopItem), end: usize) {
     stack.pop();
     if stack.len() == 1 {
         let start = stack.last().map_or(0, |f| f.elem_start);
