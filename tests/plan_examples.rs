@@ -261,3 +261,39 @@ fn cli_exit_codes() {
     assert_eq!(v["packages"][0]["name"], "redis-server");
     assert_eq!(v["accounts"][1]["id"], 999);
 }
+
+#[test]
+fn stage_references_name_the_first_earlier_stage_of_that_name() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("Dockerfile");
+    std::fs::write(
+        &path,
+        "FROM debian:bookworm AS Build\n\
+         FROM debian:bookworm AS build\n\
+         FROM debian:bookworm AS helper\n\
+         FROM BUILD AS child\n\
+         COPY --from=Build /a /a\n\
+         COPY --from=later /b /b\n\
+         COPY --from=1 /c /c\n\
+         FROM debian:bookworm AS later\n",
+    )
+    .unwrap();
+    let opts = PlanOptions {
+        target: Some("child".into()),
+        ..PlanOptions::default()
+    };
+    let plan = plan_file(path.to_str().unwrap(), &opts).unwrap();
+    use scratchify::plan::StageRole::*;
+    let roles: Vec<_> = plan.stages.iter().map(|s| s.role).collect();
+    // `FROM BUILD` is the first stage named build (names compare
+    // case-insensitively), `--from=1` the second; `later` comes after.
+    assert_eq!(roles, [Ancestor, Build, Unused, Final, Unused]);
+    let json = serde_json::to_value(&plan.files).unwrap();
+    let sources: Vec<_> = (0..3).map(|i| json[i]["kind"]["source"].clone()).collect();
+    assert_eq!(sources[0]["from"], "stage");
+    assert_eq!(sources[0]["index"], 0);
+    assert_eq!(sources[1]["from"], "image");
+    assert_eq!(sources[1]["reference"], "later");
+    assert_eq!(sources[2]["from"], "stage");
+    assert_eq!(sources[2]["index"], 1);
+}

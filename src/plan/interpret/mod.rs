@@ -6,7 +6,7 @@
 //! `COPY --from` are build stages, dropped whole, with what is copied from
 //! them recorded on the COPY.
 
-use std::collections::{BTreeMap, BTreeSet};
+use std::collections::{BTreeMap, BTreeSet, HashMap};
 
 mod run;
 use std::sync::Arc;
@@ -71,6 +71,10 @@ pub(super) struct Interpreter<'a> {
     instruction_counter: usize,
     /// CMD set in the stage being interpreted (ENTRYPOINT keeps it then).
     cmd_set_here: bool,
+    /// The first stage of each (lower-cased) name: stage references are
+    /// looked up here, so that a file of many stages is not quadratic in
+    /// them.
+    first_stage_of_name: HashMap<&'a str, usize>,
 }
 
 pub(super) struct Outcome {
@@ -96,7 +100,14 @@ impl<'a> Interpreter<'a> {
         opts: &'a PlanOptions,
         ctx: &'a dyn ContextFiles,
     ) -> Self {
+        let mut first_stage_of_name = HashMap::new();
+        for stage in &df.stages {
+            if let Some(name) = stage.name.as_deref() {
+                first_stage_of_name.entry(name).or_insert(stage.index);
+            }
+        }
         Interpreter {
+            first_stage_of_name,
             df,
             source,
             opts,
@@ -225,11 +236,7 @@ impl<'a> Interpreter<'a> {
                     stage.from.image.text.to_string()
                 }
             };
-            let p = df.stages[..i].iter().position(|s| {
-                s.name
-                    .as_deref()
-                    .is_some_and(|n| n.eq_ignore_ascii_case(&image))
-            });
+            let p = self.earlier_stage_named(&image, i);
             parent.push(p);
             base_refs.push(image);
         }
@@ -253,18 +260,22 @@ impl<'a> Interpreter<'a> {
             chain.push(p);
         }
         chain.reverse();
+        let mut in_chain = vec![false; df.stages.len()];
+        for &s in &chain {
+            in_chain[s] = true;
+        }
 
         // Which stages the chain copies from (transitively): build stages.
         let mut build: BTreeSet<usize> = BTreeSet::new();
         let mut queue: Vec<usize> = chain.clone();
         while let Some(s) = queue.pop() {
             for from in self.copy_from_stages(s) {
-                if !chain.contains(&from) && build.insert(from) {
+                if !in_chain[from] && build.insert(from) {
                     queue.push(from);
                     // A build stage's ancestors are build stages too.
                     let mut p = parent[from];
                     while let Some(pi) = p {
-                        if !chain.contains(&pi) && build.insert(pi) {
+                        if !in_chain[pi] && build.insert(pi) {
                             queue.push(pi);
                         }
                         p = parent[pi];
@@ -275,7 +286,7 @@ impl<'a> Interpreter<'a> {
         for (i, stage) in df.stages.iter().enumerate() {
             let role = if i == final_stage {
                 StageRole::Final
-            } else if chain.contains(&i) {
+            } else if in_chain[i] {
                 StageRole::Ancestor
             } else if build.contains(&i) {
                 StageRole::Build
@@ -408,11 +419,19 @@ impl<'a> Interpreter<'a> {
         if let Ok(i) = from.parse::<usize>() {
             return (i < before).then_some(i);
         }
-        self.df.stages[..before].iter().position(|s| {
-            s.name
-                .as_deref()
-                .is_some_and(|n| n.eq_ignore_ascii_case(from))
-        })
+        self.earlier_stage_named(from, before)
+    }
+
+    /// The first stage before stage `before` named `name` (ASCII letters
+    /// compared case-insensitively; stage names are stored lower-cased).
+    fn earlier_stage_named(&self, name: &str, before: usize) -> Option<usize> {
+        let first = match name.bytes().any(|b| b.is_ascii_uppercase()) {
+            true => self
+                .first_stage_of_name
+                .get(name.to_ascii_lowercase().as_str()),
+            false => self.first_stage_of_name.get(name),
+        };
+        first.copied().filter(|&i| i < before)
     }
 
     /// Record every package a build or unused stage installs as dropped.
