@@ -213,8 +213,8 @@ impl Location {
         if end > start && text.as_bytes().get(end - 1) == Some(&b'\n') {
             end -= 1;
         }
-        let (line, column) = line_column(text, start);
-        let (end_line, end_column) = line_column(text, end);
+        let (line, column) = line_column(source, start);
+        let (end_line, end_column) = line_column(source, end);
         Location {
             file: source.name().to_string(),
             line,
@@ -246,11 +246,19 @@ pub(crate) fn floor_char_boundary(text: &str, i: usize) -> usize {
 }
 
 /// 1-based line and code-point column of a byte offset (a char boundary).
-fn line_column(text: &str, offset: usize) -> (u32, u32) {
-    let before = text.get(..offset).unwrap_or("");
-    let line = before.matches('\n').count() + 1;
-    let line_start = before.rfind('\n').map_or(0, |i| i + 1);
-    let column = before.get(line_start..).unwrap_or("").chars().count() + 1;
+/// The line comes from the source's line index, built once: a report
+/// locates every kept and dropped item, and counting newlines from the top
+/// for each made a report of many items quadratic in the file's length.
+fn line_column(source: &SourceFile, offset: usize) -> (u32, u32) {
+    let (line, byte_column) = source.line_col(offset);
+    let line_start = offset.saturating_sub(byte_column - 1);
+    let column = source
+        .text()
+        .get(line_start..offset)
+        .unwrap_or("")
+        .chars()
+        .count()
+        + 1;
     (saturating_u32(line), saturating_u32(column))
 }
 
@@ -491,6 +499,26 @@ mod tests {
         let loc = Location::from_span(&f, Span::new(12, 1000));
         assert_eq!(loc.span, Some(Span::new(11, 21)));
         assert_eq!((loc.line, loc.column), (2, 5));
+    }
+
+    proptest::proptest! {
+        /// The indexed line and column are the ones counted from the top.
+        #[test]
+        fn line_column_matches_counting_from_the_top(
+            text in "[a\n\u{e9}\u{1F600} ]{0,40}",
+            at in 0usize..200,
+        ) {
+            let source = SourceFile::new("Dockerfile", text.as_str());
+            let offset = floor_char_boundary(&text, at);
+            let before = &text[..offset];
+            let line = before.matches('\n').count() + 1;
+            let line_start = before.rfind('\n').map_or(0, |i| i + 1);
+            let column = before[line_start..].chars().count() + 1;
+            proptest::prop_assert_eq!(
+                line_column(&source, offset),
+                (line as u32, column as u32)
+            );
+        }
     }
 
     #[test]
