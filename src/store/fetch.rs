@@ -140,7 +140,10 @@ impl Fetcher {
                     };
                     match consume(&mut body) {
                         Ok(v) => return Ok(v),
-                        Err(e) if body.read_failed => Failure::Passing(e),
+                        // A local file's read errors do not pass with time.
+                        Err(e) if body.read_failed && file_url_path(url).is_none() => {
+                            Failure::Passing(e)
+                        }
                         Err(e) => Failure::Final(e),
                     }
                 }
@@ -220,8 +223,8 @@ impl Fetcher {
 
 /// Whether a request that failed this way may succeed if sent again: the
 /// transport failed (name resolution, connect, reset, timeout, a cut-off
-/// response), or the server said it could not answer now (408, 429, 5xx
-/// but 501 and 505, which no retry changes).
+/// response), or the server said it could not answer now (408, 425, 429,
+/// 5xx but 501 and 505, which no retry changes).
 fn passes(e: &ureq::Error) -> bool {
     match e {
         ureq::Error::StatusCode(code) => {
