@@ -6,13 +6,11 @@ mod repo;
 
 use std::path::PathBuf;
 use std::sync::OnceLock;
-use std::time::Duration;
 
 use repo::{Pkg, Repo, Server};
 use scratchify::store::debian::{DebianConfig, DebianStore};
-use scratchify::store::fetch::Retry;
 use scratchify::store::{
-    Cache, Closure, DepKind, PackageRequest, PruneRule, ResolveOptions, Store, StoreError,
+    Closure, DepKind, PackageRequest, PruneRule, ResolveOptions, Store, StoreError,
     VersionConstraint, Why,
 };
 
@@ -111,22 +109,9 @@ fn universe() -> &'static Universe {
 }
 
 fn config(mirror: &str, cache: PathBuf) -> DebianConfig {
-    let u = universe();
     DebianConfig {
-        release: "bookworm".into(),
-        arch: "amd64".into(),
-        mirror: Some(mirror.to_string()),
-        security_mirror: None,
-        keyring: Some(u.repo.keyring.clone()),
         components: Some(vec!["main".into()]),
-        // An empty root: the host's apt sources play no part.
-        apt_root: cache.join("no-apt-root"),
-        cache: Cache::at(cache),
-        index_max_age: Duration::from_secs(3600),
-        refresh: false,
-        offline: false,
-        progress: false,
-        fetch_retry: Retry::default(),
+        ..repo::store_config(mirror, &universe().repo.keyring, &cache, "bookworm")
     }
 }
 

@@ -17,7 +17,7 @@ use std::time::Duration;
 use repo::{Fault, Pkg, Repo, Server, Signer};
 use scratchify::store::debian::{DebianConfig, DebianStore};
 use scratchify::store::fetch::Retry;
-use scratchify::store::{Cache, PackageRequest, ResolveOptions, Store, StoreError};
+use scratchify::store::{PackageRequest, ResolveOptions, Store, StoreError};
 
 const DEB: &str = "victim_1.0-1_amd64.deb";
 
@@ -32,19 +32,9 @@ fn retry(attempts: u32) -> Retry {
 
 fn store(server: &Server, repo: &Repo, cache: &Path, attempts: u32) -> DebianStore {
     DebianStore::new(DebianConfig {
-        release: "bookworm".into(),
-        arch: "amd64".into(),
-        mirror: Some(server.url.clone()),
-        security_mirror: None,
-        keyring: Some(repo.keyring.clone()),
         components: Some(vec!["main".into()]),
-        apt_root: cache.join("no-apt-root"),
-        cache: Cache::at(cache),
-        index_max_age: Duration::from_secs(3600),
-        refresh: false,
-        offline: false,
-        progress: false,
         fetch_retry: retry(attempts),
+        ..repo::store_config(&server.url, &repo.keyring, cache, "bookworm")
     })
     .unwrap()
 }

@@ -6,29 +6,13 @@ mod repo;
 
 use std::fs;
 use std::path::{Path, PathBuf};
-use std::time::Duration;
 
 use repo::{Pkg, Repo, Server, Signer};
 use scratchify::store::debian::{DebianConfig, DebianStore};
-use scratchify::store::fetch::Retry;
-use scratchify::store::{Cache, PackageRequest, ResolveOptions, Store, StoreError};
+use scratchify::store::{PackageRequest, ResolveOptions, Store, StoreError};
 
 fn config(mirror: &str, keyring: &Path, cache: &Path, release: &str) -> DebianConfig {
-    DebianConfig {
-        release: release.into(),
-        arch: "amd64".into(),
-        mirror: Some(mirror.to_string()),
-        security_mirror: None,
-        keyring: Some(keyring.to_path_buf()),
-        components: None,
-        apt_root: cache.join("no-apt-root"),
-        cache: Cache::at(cache),
-        index_max_age: Duration::from_secs(3600),
-        refresh: false,
-        offline: false,
-        progress: false,
-        fetch_retry: Retry::default(),
-    }
+    repo::store_config(mirror, keyring, cache, release)
 }
 
 fn small_repo(signer: Signer) -> Repo {

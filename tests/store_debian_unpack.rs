@@ -8,32 +8,21 @@ use std::collections::BTreeMap;
 use std::fs;
 use std::io::Write;
 use std::path::Path;
-use std::time::Duration;
 
 use repo::{Pkg, Repo};
-use scratchify::store::debian::{DebianConfig, DebianStore};
-use scratchify::store::fetch::Retry;
+use scratchify::store::debian::DebianStore;
 use scratchify::store::{
-    Cache, PackageRequest, ResolveOptions, Store, StoreError, StorePath, UnpackedPackage,
+    PackageRequest, ResolveOptions, Store, StoreError, StorePath, UnpackedPackage,
 };
 use scratchify::tree::{EntryKind, FileSource, FileTree, ImagePath};
 
 fn store(repo: &Repo, cache: &Path, release: &str) -> DebianStore {
-    DebianStore::new(DebianConfig {
-        release: release.into(),
-        arch: "amd64".into(),
-        mirror: Some(repo.file_url()),
-        security_mirror: None,
-        keyring: Some(repo.keyring.clone()),
-        components: None,
-        apt_root: cache.join("no-apt-root"),
-        cache: Cache::at(cache),
-        index_max_age: Duration::from_secs(3600),
-        refresh: false,
-        offline: false,
-        progress: false,
-        fetch_retry: Retry::default(),
-    })
+    DebianStore::new(repo::store_config(
+        &repo.file_url(),
+        &repo.keyring,
+        cache,
+        release,
+    ))
     .unwrap()
 }
 
