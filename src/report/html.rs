@@ -362,15 +362,17 @@ fn by_line(report: &Report, out: &mut String) {
         .max(1);
     out.push_str("<section id=\"by-line\">\n<h2>Size by Dockerfile line</h2>\n");
     out.push_str("<table class=\"lines\"><thead><tr><th>line</th><th>instruction</th><th class=\"r\">docker build</th><th class=\"r\">minimal</th><th class=\"barcol\">kept / dropped</th></tr></thead><tbody>\n");
+    // Split once: finding each group's line from the top made the table
+    // quadratic in the Dockerfile's length.
+    let text_lines: Vec<&str> = report.dockerfile.text.lines().collect();
     for ((unattributed, line), g) in &groups {
         let (label, snippet) = if *unattributed {
             ("base / other".to_string(), String::new())
         } else {
-            let first_line = report
-                .dockerfile
-                .text
-                .lines()
-                .nth(usize::try_from(line.saturating_sub(1)).unwrap_or(usize::MAX))
+            let first_line = usize::try_from(line.saturating_sub(1))
+                .ok()
+                .and_then(|i| text_lines.get(i))
+                .copied()
                 .unwrap_or("");
             let shown: String = first_line.trim().chars().take(80).collect();
             (format!("{}:{line}", report.dockerfile.path), shown)
