@@ -133,20 +133,11 @@ impl Fetcher {
         let mut attempt = 1;
         loop {
             let failure = match self.open_once(url) {
-                Ok(body) => {
-                    let mut body = WatchedBody {
-                        inner: body,
-                        read_failed: false,
-                    };
-                    match consume(&mut body) {
-                        Ok(v) => return Ok(v),
-                        // A local file's read errors do not pass with time.
-                        Err(e) if body.read_failed && file_url_path(url).is_none() => {
-                            Failure::Passing(e)
-                        }
-                        Err(e) => Failure::Final(e),
-                    }
-                }
+                Ok(mut body) => match consume(&mut body) {
+                    Ok(v) => return Ok(v),
+                    Err(e) if body.read_failed_in_passing => Failure::Passing(e),
+                    Err(e) => Failure::Final(e),
+                },
                 Err(f) => f,
             };
             let error = match failure {
@@ -188,7 +179,7 @@ impl Fetcher {
     }
 
     /// One request for `url`.
-    fn open_once(&self, url: &str) -> Result<Box<dyn Read + Send>, Failure> {
+    fn open_once(&self, url: &str) -> Result<WatchedBody, Failure> {
         let fetch_error = |reason: String| StoreError::Fetch {
             url: url.to_string(),
             reason,
@@ -196,7 +187,7 @@ impl Fetcher {
         if let Some(path) = file_url_path(url) {
             // A local file's errors do not pass with time.
             return match std::fs::File::open(&path) {
-                Ok(f) => Ok(Box::new(f)),
+                Ok(f) => Ok(WatchedBody::new(Box::new(f), false)),
                 Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
                     Err(Failure::Final(StoreError::NotFound {
                         url: url.to_string(),
@@ -211,7 +202,10 @@ impl Fetcher {
             )));
         }
         match self.agent.get(url).call() {
-            Ok(resp) => Ok(Box::new(resp.into_body().into_reader())),
+            Ok(resp) => Ok(WatchedBody::new(
+                Box::new(resp.into_body().into_reader()),
+                true,
+            )),
             Err(ureq::Error::StatusCode(404 | 410)) => Err(Failure::Final(StoreError::NotFound {
                 url: url.to_string(),
             })),
@@ -252,11 +246,25 @@ fn after_attempts(e: StoreError, attempts: u32) -> StoreError {
     }
 }
 
-/// A response body that remembers whether a read of it failed, so a
-/// failure of the transfer can be told from the consumer's own.
+/// A response body that remembers whether a read of it failed in a way
+/// that may pass, so a failure of the transfer can be told from the
+/// consumer's own.
 struct WatchedBody {
     inner: Box<dyn Read + Send>,
-    read_failed: bool,
+    /// Read over the network: a failed read may pass (a local file's
+    /// read errors do not).
+    remote: bool,
+    read_failed_in_passing: bool,
+}
+
+impl WatchedBody {
+    fn new(inner: Box<dyn Read + Send>, remote: bool) -> Self {
+        WatchedBody {
+            inner,
+            remote,
+            read_failed_in_passing: false,
+        }
+    }
 }
 
 impl Read for WatchedBody {
@@ -264,8 +272,9 @@ impl Read for WatchedBody {
         let result = self.inner.read(buf);
         if let Err(e) = &result
             && e.kind() != std::io::ErrorKind::Interrupted
+            && self.remote
         {
-            self.read_failed = true;
+            self.read_failed_in_passing = true;
         }
         result
     }
