@@ -32,6 +32,23 @@ mod sse2 {
         }
     }
 
+    /// Bit `i` set when byte `i` of `chunk` is ASCII white space
+    /// ([`super::SPACES`]).
+    #[inline(always)]
+    pub(super) fn space_bits(chunk: &[u8; 16]) -> u16 {
+        use std::arch::x86_64::{_mm_min_epu8, _mm_sub_epi8};
+        // SAFETY: as in `mask16`.
+        unsafe {
+            let bytes = _mm_loadu_si128(chunk.as_ptr().cast::<__m128i>());
+            // `\t`, `\n`, `\v`, `\f` and `\r` are 9 to 13: the bytes whose
+            // distance from 9, unsigned, is at most 4.
+            let from_tab = _mm_sub_epi8(bytes, _mm_set1_epi8(9));
+            let control = _mm_cmpeq_epi8(_mm_min_epu8(from_tab, _mm_set1_epi8(4)), from_tab);
+            let space = _mm_cmpeq_epi8(bytes, _mm_set1_epi8(b' ' as i8));
+            _mm_movemask_epi8(_mm_or_si128(control, space)) as u16
+        }
+    }
+
     /// Bit `i` set when byte `i` of `chunk` is 0x80 or above.
     #[inline(always)]
     pub(super) fn high_bits(chunk: &[u8; 16]) -> u16 {
@@ -283,6 +300,27 @@ fn portable_mount_value_bytes(window: &[u8; 16]) -> MountValueBytes<u16> {
 /// hold).
 const BLANKS: [u8; 5] = [b' ', b'\t', b'\x0b', b'\x0c', b'\r'];
 
+/// The six ASCII white-space bytes (Go's `unicode.IsSpace` on ASCII).
+#[cfg_attr(
+    all(target_arch = "x86_64", target_feature = "sse2", not(test)),
+    allow(dead_code)
+)]
+const SPACES: [u8; 6] = [b' ', b'\t', b'\n', b'\x0b', b'\x0c', b'\r'];
+
+/// One bit per byte of `window` that is ASCII white space (see [`SPACES`]).
+#[cfg(all(target_arch = "x86_64", target_feature = "sse2"))]
+#[inline]
+pub(crate) fn space_mask(window: &[u8; 16]) -> u16 {
+    sse2::space_bits(window)
+}
+
+/// One bit per byte of `window` that is ASCII white space (see [`SPACES`]).
+#[cfg(not(all(target_arch = "x86_64", target_feature = "sse2")))]
+#[inline]
+pub(crate) fn space_mask(window: &[u8; 16]) -> u16 {
+    portable_mask(window, &SPACES) as u16
+}
+
 /// One bit per byte of `block` that is a newline, the first byte lowest.
 #[cfg(all(target_arch = "x86_64", target_feature = "sse2"))]
 #[inline]
@@ -348,6 +386,7 @@ mod tests {
             let block: [u8; BLOCK] = bytes.as_slice().try_into().unwrap();
             prop_assert_eq!(newline_mask(&block), portable_mask(&block, b"\n"));
             let window: [u8; 16] = bytes[..16].try_into().unwrap();
+            prop_assert_eq!(u64::from(space_mask(&window)), portable_mask(&window, &SPACES));
             prop_assert_eq!(u64::from(blank_mask(&window)), portable_mask(&window, &BLANKS));
         }
     }
@@ -452,6 +491,8 @@ mod tests {
         block[0] = b'\n';
         block[63] = b'\n';
         assert_eq!(newline_mask(&block), 1 | 1 << 63);
+        let spaces: [u8; 16] = *b"\n \t\x0b\x0c\r\x08\x0e\x1f!\x89\xa0xyz ";
+        assert_eq!(space_mask(&spaces), 0b1000_0000_0011_1111);
         let window: [u8; 16] = *b"RUN\tx \x0b\x0c\ry\n     ";
         assert_eq!(blank_mask(&window), 0b1111_1001_1110_1000);
     }

@@ -20,8 +20,9 @@
 
 use std::borrow::Cow;
 
+use super::byte_masks::space_mask;
 use super::directives::{Directive, DirectiveParser};
-use super::go_text::{is_ascii_blank, trim_space, trim_start_space};
+use super::go_text::{is_ascii_blank, is_ascii_space_byte, trim_space, trim_start_space};
 use super::heredoc::heredocs_from_line;
 use super::line_map::LineMap;
 use super::line_parsers::{
@@ -47,8 +48,7 @@ pub const MAX_LINE_BYTES: usize = 65_535;
 pub const MAX_ONBUILD_NESTING: usize = 64;
 
 /// One physical line of the source. Offsets are stored as `u32` (the
-/// source is at most [`MAX_SOURCE_BYTES`]) so that reading a line,
-/// `Result<Option<RawLine>, LineTooLong>`, returns in registers.
+/// source is at most [`MAX_SOURCE_BYTES`]).
 #[derive(Clone, Copy)]
 struct RawLine {
     start: u32,
@@ -56,6 +56,9 @@ struct RawLine {
     content_end: u32,
     /// End including the newline.
     end: u32,
+    /// The first byte from `start` that is not ASCII white space, or
+    /// `content_end` when there is none.
+    lead: u32,
 }
 
 impl RawLine {
@@ -70,6 +73,10 @@ impl RawLine {
     fn end(self) -> usize {
         self.end as usize
     }
+
+    fn lead(self) -> usize {
+        self.lead as usize
+    }
 }
 
 struct Lines<'a> {
@@ -80,8 +87,7 @@ struct Lines<'a> {
     newlines: Newlines<'a>,
 }
 
-/// A line longer than [`MAX_LINE_BYTES`], starting at this offset (kept
-/// small so that reading a line returns in registers).
+/// A line longer than [`MAX_LINE_BYTES`], starting at this offset.
 struct LineTooLong(u32);
 
 impl LineTooLong {
@@ -97,7 +103,7 @@ impl LineTooLong {
 }
 
 impl Lines<'_> {
-    #[inline]
+    #[inline(always)]
     fn next_line(&mut self) -> Result<Option<RawLine>, LineTooLong> {
         let text = self.text;
         if self.pos >= text.len() {
@@ -114,17 +120,70 @@ impl Lines<'_> {
         if line_end - start > MAX_LINE_BYTES {
             return Err(LineTooLong(start as u32));
         }
-        // Only `\r`s can precede the newline; trim them byte-wise.
+        // Only `\r`s can precede the newline; trim them byte-wise. (The
+        // `\r` test comes first and is nearly always false. The length test
+        // after it is not predictable, empty lines being common, but it
+        // only matters after a `\r`: the byte before an empty line is the
+        // newline that ends the line before it.)
         let mut content_end = line_end;
-        while content_end > start && bytes[content_end - 1] == b'\r' {
+        while bytes.get(content_end.wrapping_sub(1)) == Some(&b'\r') && content_end > start {
             content_end -= 1;
         }
+        // Leading white space is short (nearly always under 16 bytes), but
+        // of every length: one mask of the line's first 16 bytes finds its
+        // end, where a loop over its bytes would exit unpredictably.
+        let scan_from = |from: usize| {
+            from + bytes[from.min(content_end)..content_end]
+                .iter()
+                .take_while(|&&b| is_ascii_space_byte(b))
+                .count()
+        };
+        let lead = match bytes.get(start..).and_then(|rest| rest.first_chunk::<16>()) {
+            Some(window) => match (!space_mask(window)).trailing_zeros() as usize {
+                16 => scan_from(start + 16),
+                n => start + n,
+            },
+            None => scan_from(start),
+        }
+        .min(content_end);
         self.pos = end;
         Ok(Some(RawLine {
             start: start as u32,
             content_end: content_end as u32,
             end: end as u32,
+            lead: lead as u32,
         }))
+    }
+}
+
+/// The comments a node keeps, from the comment lines (`start..end` in
+/// `text`) before its instruction: BuildKit drops the first byte of each
+/// line (usually the `#`) and trims the rest (this drops the first
+/// character), and an empty comment drops the comments before it.
+fn comment_texts<'a>(text: &'a str, lines: &[(usize, usize)]) -> Vec<Cow<'a, str>> {
+    let mut comments = Vec::new();
+    for &(start, end) in lines {
+        let mut chars = text[start..end].chars();
+        chars.next();
+        match trim_space(chars.as_str()) {
+            "" => comments.clear(),
+            comment => comments.push(Cow::Borrowed(comment)),
+        }
+    }
+    comments
+}
+
+/// Where Go's `strings.TrimLeftFunc(unicode.IsSpace)` leaves the text
+/// `..content_end` whose ASCII white space ends at `lead` (see
+/// [`RawLine::lead`]): there, unless a character other than ASCII follows,
+/// which may be white space too.
+#[inline]
+fn after_space(text: &str, lead: usize, content_end: usize) -> usize {
+    match text.as_bytes().get(lead) {
+        Some(&b) if b >= 0x80 && lead < content_end => {
+            content_end - trim_start_space(&text[lead..content_end]).len()
+        }
+        _ => lead,
     }
 }
 
@@ -305,7 +364,10 @@ pub(crate) fn scan_nodes<'a>(
     let mut covered: Option<(usize, usize)> = None;
     let mut directives: Vec<Directive> = Vec::new();
     let mut warnings: Vec<Warning> = Vec::new();
-    let mut comments: Vec<Cow<'_, str>> = Vec::new();
+    // The comment lines since the last instruction, as `start..end` in the
+    // source: their text is only a node's (an instruction typed straight
+    // from its line drops them), so it is cut out only for a node.
+    let mut comments: Vec<(usize, usize)> = Vec::new();
 
     // The next line; a line that is too long ends the parse (its
     // diagnostic is only built then).
@@ -317,26 +379,23 @@ pub(crate) fn scan_nodes<'a>(
             }
         };
     }
+    let bytes = text.as_bytes();
     while let Some(raw) = next_line!() {
         let mut start = raw.start();
-        if line_no == 0 && text.as_bytes()[start..].starts_with("\u{feff}".as_bytes()) {
+        let content_end = raw.content_end();
+        let token_start = if line_no == 0 && bytes[start..].starts_with("\u{feff}".as_bytes()) {
             start += '\u{feff}'.len_utf8();
-        }
-        let content_end = raw.content_end().max(start);
-        let token = trim_start_space(&text[start..content_end]);
-        let token_start = content_end - token.len();
+            let content_end = content_end.max(start);
+            content_end - trim_start_space(&text[start..content_end]).len()
+        } else {
+            after_space(text, raw.lead(), content_end)
+        };
+        let content_end = content_end.max(start);
+        let token = &text[token_start..content_end];
         let comment_line = token.starts_with('#');
         if comment_line {
-            // BuildKit drops the first byte of the line (usually the `#`)
-            // and trims the rest; this drops the first character.
-            let mut chars = text[start..raw.end()].chars();
-            chars.next();
-            let c = trim_space(chars.as_str());
-            if c.is_empty() {
-                comments.clear();
-            } else {
-                comments.push(Cow::Borrowed(c));
-            }
+            // Read only if a node is made (see `comment_texts`).
+            comments.push((start, raw.end()));
         }
         // Directives can only open the file; once a line is not one, no
         // later line is looked at.
@@ -403,15 +462,16 @@ pub(crate) fn scan_nodes<'a>(
             };
             line_no += 1;
             last_end = next.content_end();
+            let rest = after_space(text, next.lead(), next.content_end());
+            match bytes.get(rest) {
+                Some(b'#') if rest < next.content_end() => continue,
+                _ if rest >= next.content_end() => {
+                    empty_line.get_or_insert(Span::new(next.start(), next.content_end()));
+                    continue;
+                }
+                _ => {}
+            }
             let content = &text[next.start()..next.content_end()];
-            let rest = trim_start_space(content);
-            if rest.starts_with('#') {
-                continue;
-            }
-            if rest.is_empty() {
-                empty_line.get_or_insert(Span::new(next.start(), next.content_end()));
-                continue;
-            }
             let piece = match trim_continuation(content, escape_byte) {
                 Some(kept) => kept,
                 None => {
@@ -475,9 +535,10 @@ pub(crate) fn scan_nodes<'a>(
             &map,
             text,
             escape,
-            std::mem::take(&mut comments),
+            comment_texts(text, &comments),
             0,
         );
+        comments.clear();
         let mut node = match parsed {
             Ok(node) => node,
             Err(m) => {
@@ -772,6 +833,38 @@ mod tests {
         // "world" maps back to its own position on line 3.
         let at = run.line_map.span(17, 22);
         assert_eq!(&text[at.start..at.end], "world");
+    }
+
+    /// BuildKit's `PrevComment`: the comment lines before an instruction,
+    /// each without its line's first byte and trimmed; an empty comment
+    /// drops those before it, a directive is not a comment, and an empty
+    /// line keeps them.
+    #[test]
+    fn a_node_keeps_the_comments_before_it() {
+        let p =
+            parse("# syntax=x\n# one\n#\n# two\n  # three \nRUN a\n# four\n\nCOPY a b\nENV A=1\n")
+                .unwrap();
+        assert_eq!(p.children[0].comments, ["two", "# three"]);
+        assert_eq!(p.children[1].comments, ["four"]);
+        assert!(p.children[2].comments.is_empty());
+    }
+
+    /// Leading white space is Go's `unicode.IsSpace`, beyond ASCII too, and
+    /// may be longer than the 16 bytes the line reader's mask covers.
+    #[test]
+    fn leading_white_space_of_any_kind_and_length() {
+        let long = " ".repeat(40);
+        let text = format!(
+            "FROM a\nRUN x \\\n\u{a0}# c\n{long}\t\n \u{2003}\n y\n\u{2003} RUN z\n{long}# d\n{long}\tCMD w\n"
+        );
+        let p = parse(&text).unwrap();
+        let originals: Vec<&str> = p.children.iter().map(|n| n.original.as_ref()).collect();
+        assert_eq!(originals, ["FROM a", "RUN x  y", "RUN z", "CMD w"]);
+        // (BuildKit drops the line's first byte, here a space, not the `#`.)
+        assert_eq!(p.children[3].comments, ["# d"]);
+        // The two blank lines in the RUN are empty continuation lines.
+        assert_eq!(p.warnings.len(), 1);
+        assert_eq!(p.warnings[0].code, "dockerfile::no-empty-continuation");
     }
 
     #[test]
