@@ -120,14 +120,16 @@ impl Lines<'_> {
         if line_end - start > MAX_LINE_BYTES {
             return Err(LineTooLong(start as u32));
         }
-        // Only `\r`s can precede the newline; trim them byte-wise. (The
-        // `\r` test comes first and is nearly always false. The length test
-        // after it is not predictable, empty lines being common, but it
-        // only matters after a `\r`: the byte before an empty line is the
-        // newline that ends the line before it.)
+        // Only `\r`s can precede the newline; trim them byte-wise. The `\r`
+        // test comes first, nested so that the compiler keeps it first: it
+        // is nearly always false, while the length test is not predictable
+        // (empty lines are common). The byte before an empty line is the
+        // newline that ends the line before it, never a `\r`.
         let mut content_end = line_end;
-        while bytes.get(content_end.wrapping_sub(1)) == Some(&b'\r') && content_end > start {
-            content_end -= 1;
+        if bytes.get(line_end.wrapping_sub(1)) == Some(&b'\r') {
+            while content_end > start && bytes[content_end - 1] == b'\r' {
+                content_end -= 1;
+            }
         }
         // Leading white space is short (nearly always under 16 bytes), but
         // of every length: one mask of the line's first 16 bytes finds its
@@ -178,13 +180,19 @@ fn comment_texts<'a>(text: &'a str, lines: &[(usize, usize)]) -> Vec<Cow<'a, str
 /// [`RawLine::lead`]): there, unless a character other than ASCII follows,
 /// which may be white space too.
 #[inline]
+#[allow(clippy::collapsible_if, reason = "nested to keep the byte test first")]
 fn after_space(text: &str, lead: usize, content_end: usize) -> usize {
-    match text.as_bytes().get(lead) {
-        Some(&b) if b >= 0x80 && lead < content_end => {
-            content_end - trim_start_space(&text[lead..content_end]).len()
+    // The byte first: it is nearly always ASCII, while `lead` is at
+    // `content_end` for every empty line. (Nested, so that the compiler
+    // does not test the offsets first.)
+    if let Some(&b) = text.as_bytes().get(lead)
+        && b >= 0x80
+    {
+        if lead < content_end {
+            return content_end - trim_start_space(&text[lead..content_end]).len();
         }
-        _ => lead,
     }
+    lead
 }
 
 /// Split off a trailing continuation token: `Some(kept)` when `line` ends
@@ -443,10 +451,14 @@ pub(crate) fn scan_nodes<'a>(
         let escape_byte = escape as u8;
         line_no += 1;
         let start_line = line_no;
-        let first = if comment_line { "" } else { token };
-        let (piece, mut end_of_line) = match trim_continuation(first, escape_byte) {
-            Some(kept) => (kept, false),
-            None => (first, true),
+        // (A comment line, whose piece is empty, is not looked at: its
+        // empty piece is an exit the continuation check would mispredict.)
+        let (piece, mut end_of_line) = match comment_line {
+            true => ("", true),
+            false => match trim_continuation(token, escape_byte) {
+                Some(kept) => (kept, false),
+                None => (token, true),
+            },
         };
         if end_of_line && piece.is_empty() {
             continue;
