@@ -42,8 +42,8 @@ use super::instructions::{
 use super::json::{JsonArrayError, for_each_json_string};
 use super::line_map::LineMap;
 use super::line_parsers::{
-    Args, Words, extract_builder_flags, find_blank_run, find_blank_run_in, flag_nodes,
-    flag_value_start, literal_flag_node, scan_literal_flags,
+    Args, WordBounds, Words, blank_separated_in, extract_builder_flags, find_blank_run,
+    find_blank_run_in, flag_nodes, flag_value_start, literal_flag_node, scan_literal_flags,
 };
 use super::lines::{LineSite, has_heredoc_marker, has_heredoc_marker_bytes};
 use super::nodes::{Keyword, NodeFlag};
@@ -712,7 +712,42 @@ struct ArgsText<'t, 'm, 'a> {
     in_source: Option<(&'a str, usize)>,
 }
 
-impl<'a> ArgsText<'_, '_, 'a> {
+/// The iterator of [`ArgsText::blank_separated`].
+struct BlankSeparated<'r, 't, 'm, 'a> {
+    args: &'r ArgsText<'t, 'm, 'a>,
+    /// The words, when they were read off a mask.
+    masked: Option<WordBounds>,
+    /// Otherwise, where the next word starts (a run at a time).
+    from: Option<usize>,
+}
+
+impl<'a> Iterator for BlankSeparated<'_, '_, '_, 'a> {
+    type Item = Word<'a>;
+
+    #[inline]
+    fn next(&mut self) -> Option<Word<'a>> {
+        let a = self.args;
+        let text = a.text;
+        if let Some(bounds) = &mut self.masked {
+            let (start, end) = bounds.next()?;
+            return Some(a.word(&text[start..end], start, end));
+        }
+        let start = self.from?;
+        // In the source, the runs are found 16 bytes at a time.
+        let run = match a.in_source {
+            Some((_, origin)) => find_blank_run_in(a.args.source, origin, text.len(), start),
+            None => find_blank_run(text, start),
+        };
+        let (end, next) = match run {
+            Some((bs, be)) => (bs, Some(be)),
+            None => (text.len(), None),
+        };
+        self.from = next;
+        Some(a.word(&text[start..end], start, end))
+    }
+}
+
+impl<'t, 'm, 'a> ArgsText<'t, 'm, 'a> {
     /// The word `value` at `start..end` of the argument text.
     #[inline(always)]
     fn word(&self, value: &str, start: usize, end: usize) -> Word<'a> {
@@ -737,23 +772,17 @@ impl<'a> ArgsText<'_, '_, 'a> {
     }
 
     /// Words split at runs of blanks (`parseStringsWhitespaceDelimited`).
-    fn blank_separated(&self) -> impl Iterator<Item = Word<'a>> + '_ {
-        let text = self.text;
-        let mut from = Some(0);
-        std::iter::from_fn(move || {
-            let start = from?;
-            // In the source, the runs are found 16 bytes at a time.
-            let run = match self.in_source {
-                Some((_, origin)) => find_blank_run_in(self.args.source, origin, text.len(), start),
-                None => find_blank_run(text, start),
-            };
-            let (end, next) = match run {
-                Some((bs, be)) => (bs, Some(be)),
-                None => (text.len(), None),
-            };
-            from = next;
-            Some(self.word(&text[start..end], start, end))
-        })
+    /// A text that is a slice of the source of up to 64 bytes (nearly every
+    /// FROM, COPY and EXPOSE) is split from one mask of its blanks.
+    fn blank_separated(&self) -> BlankSeparated<'_, 't, 'm, 'a> {
+        let masked = self
+            .in_source
+            .and_then(|(_, origin)| blank_separated_in(self.args.source, origin, self.text.len()));
+        BlankSeparated {
+            args: self,
+            masked,
+            from: Some(0),
+        }
     }
 
     /// Words split at blanks outside quotes (`parseWords`).
