@@ -715,10 +715,16 @@ struct ArgsText<'t, 'm, 'a> {
 /// The iterator of [`ArgsText::blank_separated`].
 struct BlankSeparated<'r, 't, 'm, 'a> {
     args: &'r ArgsText<'t, 'm, 'a>,
-    /// The words, when they were read off a mask.
-    masked: Option<WordBounds>,
-    /// Otherwise, where the next word starts (a run at a time).
-    from: Option<usize>,
+    words: WordSplit,
+}
+
+/// How [`BlankSeparated`] finds its words.
+enum WordSplit {
+    /// Read off one mask of the text's blanks.
+    Masked(WordBounds),
+    /// A run of blanks at a time; the next word starts here (`None` once
+    /// the last has been given).
+    Runs(Option<usize>),
 }
 
 impl<'a> Iterator for BlankSeparated<'_, '_, '_, 'a> {
@@ -728,21 +734,25 @@ impl<'a> Iterator for BlankSeparated<'_, '_, '_, 'a> {
     fn next(&mut self) -> Option<Word<'a>> {
         let a = self.args;
         let text = a.text;
-        if let Some(bounds) = &mut self.masked {
-            let (start, end) = bounds.next()?;
-            return Some(a.word(&text[start..end], start, end));
-        }
-        let start = self.from?;
-        // In the source, the runs are found 16 bytes at a time.
-        let run = match a.in_source {
-            Some((_, origin)) => find_blank_run_in(a.args.source, origin, text.len(), start),
-            None => find_blank_run(text, start),
+        let (start, end) = match &mut self.words {
+            WordSplit::Masked(bounds) => bounds.next()?,
+            WordSplit::Runs(from) => {
+                let start = (*from)?;
+                // In the source, the runs are found 16 bytes at a time.
+                let run = match a.in_source {
+                    Some((_, origin)) => {
+                        find_blank_run_in(a.args.source, origin, text.len(), start)
+                    }
+                    None => find_blank_run(text, start),
+                };
+                let (end, next) = match run {
+                    Some((bs, be)) => (bs, Some(be)),
+                    None => (text.len(), None),
+                };
+                *from = next;
+                (start, end)
+            }
         };
-        let (end, next) = match run {
-            Some((bs, be)) => (bs, Some(be)),
-            None => (text.len(), None),
-        };
-        self.from = next;
         Some(a.word(&text[start..end], start, end))
     }
 }
@@ -780,8 +790,7 @@ impl<'t, 'm, 'a> ArgsText<'t, 'm, 'a> {
             .and_then(|(_, origin)| blank_separated_in(self.args.source, origin, self.text.len()));
         BlankSeparated {
             args: self,
-            masked,
-            from: Some(0),
+            words: masked.map_or(WordSplit::Runs(Some(0)), WordSplit::Masked),
         }
     }
 

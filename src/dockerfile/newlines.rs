@@ -40,21 +40,24 @@ impl<'a> Newlines<'a> {
     fn block_mask(&self, base: usize) -> u128 {
         let rest = self.bytes.get(base..).unwrap_or_default();
         match rest.first_chunk::<NEWLINE_BLOCK>() {
-            Some(block) => {
-                let (low, high) = block.split_at(BLOCK);
-                let half = |half: &[u8]| half.first_chunk::<BLOCK>().map_or(0, newline_mask);
-                u128::from(half(low)) | u128::from(half(high)) << BLOCK
-            }
+            Some(block) => block_newlines(block),
             None => {
                 // Shorter than a block: padded with zeros.
                 let mut tail = [0u8; NEWLINE_BLOCK];
                 tail[..rest.len()].copy_from_slice(rest);
-                let (low, high) = tail.split_at(BLOCK);
-                let half = |half: &[u8]| half.first_chunk::<BLOCK>().map_or(0, newline_mask);
-                u128::from(half(low)) | u128::from(half(high)) << BLOCK
+                block_newlines(&tail)
             }
         }
     }
+}
+
+/// The newline mask of a whole block, from the masks of its halves.
+#[inline]
+fn block_newlines(block: &[u8; NEWLINE_BLOCK]) -> u128 {
+    let (halves, _) = block.as_chunks::<BLOCK>();
+    halves.iter().enumerate().fold(0, |mask, (i, half)| {
+        mask | u128::from(newline_mask(half)) << (BLOCK * i)
+    })
 }
 
 impl Iterator for Newlines<'_> {
