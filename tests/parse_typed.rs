@@ -196,8 +196,8 @@ fn run_mounts_are_typed_and_checked() {
     assert_eq!(run.command.cmd_line(), vec!["make"]);
     // Field spans point into the source, even across continuation lines.
     let target = run.mounts[3]
-        .fields
-        .iter()
+        .fields()
+        .into_iter()
         .find(|f| f.key == "target")
         .unwrap();
     assert_eq!(slice(text, target.span), "target=/tmp");

@@ -1373,11 +1373,11 @@ fn run_options_from_flags<'a>(
         let within = u
             .value_offset
             .and_then(|o| map.within_piece(o, o + value.text.len()));
-        let mount = match &within {
-            Some(local) => RunMount::parse(value, Some(0), local),
-            None => RunMount::parse(value, u.value_offset, map),
-        };
-        mounts.push(mount.map_err(|m| error_at(u.span, m))?);
+        match &within {
+            Some(local) => RunMount::parse_into(value, Some(0), local, &mut mounts),
+            None => RunMount::parse_into(value, u.value_offset, map, &mut mounts),
+        }
+        .map_err(|m| error_at(u.span, m))?;
     }
     let network = string_flag(flags, "network");
     let network_mode = match &network {

@@ -221,14 +221,54 @@ pub struct Mount<'a> {
 }
 
 /// One `--mount` flag of a RUN.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+///
+/// Its fields ([`RunMount::fields`]) are split again from the value when
+/// asked for: a parse checks each field as it is split and keeps only the
+/// mount, since nearly every reader wants the mount and a field list per
+/// mount cost an allocation, and the building of every field's spans, for
+/// each `--mount` of a Dockerfile.
+#[derive(Clone)]
 pub struct RunMount<'a> {
     /// The flag value as given (after `--mount=`), unexpanded.
     pub value: Word<'a>,
-    pub fields: Vec<MountField<'a>>,
     /// The mount, when no value needs expansion; otherwise call
     /// [`RunMount::resolve`] with the expanded values.
     pub mount: Option<Mount<'a>>,
+    /// Where the value sits in the text its flag was read from, for the
+    /// fields' spans (see [`RunMount::parse`]).
+    value_offset: Option<usize>,
+    map: LineMap,
+}
+
+impl PartialEq for RunMount<'_> {
+    /// Mounts are equal when their value, fields and mount are, however
+    /// the fields' places are kept.
+    fn eq(&self, other: &Self) -> bool {
+        self.value == other.value && self.mount == other.mount && self.fields() == other.fields()
+    }
+}
+
+impl Eq for RunMount<'_> {}
+
+impl std::fmt::Debug for RunMount<'_> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("RunMount")
+            .field("value", &self.value)
+            .field("fields", &self.fields())
+            .field("mount", &self.mount)
+            .finish()
+    }
+}
+
+impl Serialize for RunMount<'_> {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        use serde::ser::SerializeStruct;
+        let mut out = s.serialize_struct("RunMount", 3)?;
+        out.serialize_field("value", &self.value)?;
+        out.serialize_field("fields", &self.fields())?;
+        out.serialize_field("mount", &self.mount)?;
+        out.end()
+    }
 }
 
 impl<'a> RunMount<'a> {
@@ -240,123 +280,70 @@ impl<'a> RunMount<'a> {
         value_offset: Option<usize>,
         map: &LineMap,
     ) -> Result<Self, String> {
+        let mut one = Vec::with_capacity(1);
+        Self::parse_into(value, value_offset, map, &mut one)?;
+        one.pop().ok_or_else(|| "no mount".to_string())
+    }
+
+    /// [`Self::parse`], the mount pushed onto `mounts`. It is checked where
+    /// it lies in the vector: a `RunMount` is about 300 bytes, and each
+    /// move of one (out of the checks, out of a `Result`, into the vector)
+    /// is a copy of all of them.
+    pub(crate) fn parse_into(
+        value: Word<'a>,
+        value_offset: Option<usize>,
+        map: &LineMap,
+        mounts: &mut Vec<Self>,
+    ) -> Result<(), String> {
+        mounts.push(RunMount {
+            value,
+            mount: Some(Mount::unset()),
+            value_offset,
+            map: map.clone(),
+        });
+        let Some(RunMount { value, mount, .. }) = mounts.last_mut() else {
+            return Ok(());
+        };
+        let Some(m) = mount.as_mut() else {
+            return Ok(());
+        };
+        let checked = match MountValueBytes::of(value.text.as_bytes()) {
+            Some(bytes) if bytes.quote == 0 && !value.text.is_empty() => {
+                check_unquoted(&value.text, &bytes, m)
+            }
+            _ => check_csv(&value.text, m),
+        };
+        match checked {
+            Ok(true) => {}
+            Ok(false) => *mount = None,
+            Err(e) => {
+                mounts.pop();
+                return Err(e);
+            }
+        }
+        Ok(())
+    }
+
+    /// The `key=value` (or bare `key`) fields of the value, with their
+    /// spans in the source.
+    pub fn fields(&self) -> Vec<MountField<'a>> {
+        let (value, offset, map) = (&self.value, self.value_offset, &self.map);
+        let mut fields = Vec::new();
         match MountValueBytes::of(value.text.as_bytes()) {
             Some(bytes) if bytes.quote == 0 && !value.text.is_empty() => {
-                Self::parse_unquoted(value, &bytes, value_offset, map)
+                for_each_unquoted_field(&value.text, &bytes, |field, at| {
+                    fields.push(MountField::at(field, at, value, offset, map));
+                });
             }
-            _ => Self::parse_csv(value, value_offset, map),
-        }
-    }
-
-    /// [`Self::parse`] of a value with no CSV quote, at most 128 bytes long
-    /// (nearly all of them), whose bytes are `bytes`: its fields are split
-    /// at its commas, and their keys, values and what expansion could
-    /// change are read off the masks, with no loop over bytes.
-    fn parse_unquoted(
-        value: Word<'a>,
-        bytes: &MountValueBytes<u128>,
-        value_offset: Option<usize>,
-        map: &LineMap,
-    ) -> Result<Self, String> {
-        let len = value.text.len();
-        let mut fields = Vec::with_capacity(bytes.comma.count_ones() as usize + 1);
-        let mut from_has_variable = false;
-        let mut commas = bytes.comma;
-        let mut start = 0;
-        loop {
-            // A comma at the very end still opens one last, empty field.
-            let end = match commas {
-                0 => len,
-                c => c.trailing_zeros() as usize,
-            };
-            commas &= commas.wrapping_sub(1);
-            let eq = match bytes.eq & bits_between(start, end) {
-                0 => None,
-                e => Some(e.trailing_zeros() as usize - start),
-            };
-            let key_end = eq.map_or(end, |eq| start + eq);
-            let at = FieldAt {
-                start,
-                end,
-                quoted: false,
-                eq,
-                key_has_upper: bytes.upper & bits_between(start, key_end) != 0,
-            };
-            let field = MountField::at(
-                cow_slice(&value.text, start..end),
-                at,
-                &value,
-                value_offset,
-                map,
-            );
-            // A `$` anywhere but last in a `from=` value (as `parse_csv`
-            // checks with `find`).
-            if field.key == "from"
-                && field.value.is_some()
-                && bytes.dollar & bits_between(key_end + 1, end.saturating_sub(1)) != 0
-            {
-                from_has_variable = true;
+            _ => {
+                // The value parsed, so its CSV splits without an error.
+                let csv = CsvFields::new(&value.text).into_iter().flatten();
+                for f in csv.map_while(Result::ok) {
+                    fields.push(MountField::new(f, value, offset, map));
+                }
             }
-            fields.push(field);
-            if end >= len {
-                break;
-            }
-            start = end + 1;
         }
-        // With nothing expansion reads anywhere in the value, every field's
-        // value is literal.
-        Self::from_fields(value, fields, from_has_variable, bytes.expand == 0)
-    }
-
-    /// The mount of the parsed `fields` of `value`: an error for a `from=`
-    /// with a variable, else the fields resolved where their values are
-    /// literal (all of them when `all_literal` is set).
-    fn from_fields(
-        value: Word<'a>,
-        fields: Vec<MountField<'a>>,
-        from_has_variable: bool,
-        all_literal: bool,
-    ) -> Result<Self, String> {
-        if from_has_variable {
-            return Err(
-                "'from' doesn't support variable expansion, define alias stage instead".into(),
-            );
-        }
-        let mount = resolve_fields(&fields, &mut |w: &Word<'a>| {
-            Ok((all_literal || is_literal(&w.text)).then(|| w.text.clone()))
-        })?;
-        Ok(RunMount {
-            value,
-            fields,
-            mount,
-        })
-    }
-
-    /// [`Self::parse`] by Go's CSV rules, quotes included.
-    fn parse_csv(
-        value: Word<'a>,
-        value_offset: Option<usize>,
-        map: &LineMap,
-    ) -> Result<Self, String> {
-        let csv_error = |e: String| format!("failed to parse csv mounts: {e}");
-        let csv = CsvFields::new(&value.text).map_err(csv_error)?;
-        // At most one field per comma, plus the last: one allocation.
-        let commas = value.text.bytes().filter(|&b| b == b',').count();
-        let mut fields = Vec::with_capacity(commas + 1);
-        // BuildKit reports a `from=` with a variable only once the whole
-        // CSV record has parsed, so a CSV error later in it wins.
-        let mut from_has_variable = false;
-        for f in csv {
-            let field = MountField::new(f.map_err(csv_error)?, &value, value_offset, map);
-            if field.key == "from"
-                && let Some(v) = &field.value
-                && v.text.find('$').is_some_and(|i| i != v.text.len() - 1)
-            {
-                from_has_variable = true;
-            }
-            fields.push(field);
-        }
-        Self::from_fields(value, fields, from_has_variable, false)
+        fields
     }
 
     /// Check the mount with every value expanded by `expand` (BuildKit's
@@ -365,10 +352,179 @@ impl<'a> RunMount<'a> {
         &self,
         mut expand: impl FnMut(&Word<'a>) -> Result<String, String>,
     ) -> Result<Mount<'a>, String> {
-        resolve_fields(&self.fields, &mut |w: &Word<'a>| {
-            expand(w).map(|v| Some(Cow::Owned(v)))
-        })?
-        .ok_or_else(|| "mount could not be resolved".to_string())
+        let mut mount = Mount::unset();
+        let mut checks = MountChecks::new(&mut mount);
+        for f in self.fields() {
+            let value = match &f.value {
+                None => FieldValue::Bare,
+                Some(w) => FieldValue::Known(Cow::Owned(expand(w)?)),
+            };
+            checks.field(&f.key, &f.field, value)?;
+        }
+        if checks.finish()? {
+            Ok(mount)
+        } else {
+            Err("mount could not be resolved".to_string())
+        }
+    }
+}
+
+/// The fields of `text`, a mount value with no CSV quote and at most 128
+/// bytes long (nearly all of them) whose bytes are `bytes`, given to
+/// `each` in order: split at its commas, with their `=` and upper-case
+/// keys read off the masks, with no loop over bytes.
+#[allow(
+    clippy::ptr_arg,
+    reason = "a borrowed `Cow` gives fields that borrow from the source"
+)]
+fn for_each_unquoted_field<'a>(
+    text: &Cow<'a, str>,
+    bytes: &MountValueBytes<u128>,
+    mut each: impl FnMut(Cow<'a, str>, FieldAt),
+) {
+    let len = text.len();
+    let mut commas = bytes.comma;
+    let mut start = 0;
+    loop {
+        // A comma at the very end still opens one last, empty field.
+        let end = match commas {
+            0 => len,
+            c => c.trailing_zeros() as usize,
+        };
+        commas &= commas.wrapping_sub(1);
+        let eq = match bytes.eq & bits_between(start, end) {
+            0 => None,
+            e => Some(e.trailing_zeros() as usize - start),
+        };
+        let key_end = eq.map_or(end, |eq| start + eq);
+        let at = FieldAt {
+            start,
+            end,
+            quoted: false,
+            eq,
+            key_has_upper: bytes.upper & bits_between(start, key_end) != 0,
+        };
+        each(cow_slice(text, start..end), at);
+        if end >= len {
+            break;
+        }
+        start = end + 1;
+    }
+}
+
+/// The parse-time checks of a mount value with no CSV quote (see
+/// [`for_each_unquoted_field`]): each field is checked as it is split.
+/// With nothing expansion reads anywhere in the value, every field's value
+/// is literal.
+#[allow(
+    clippy::ptr_arg,
+    reason = "a borrowed `Cow` gives fields that borrow from the source"
+)]
+fn check_unquoted<'a>(
+    text: &Cow<'a, str>,
+    bytes: &MountValueBytes<u128>,
+    mount: &mut Mount<'a>,
+) -> Result<bool, String> {
+    let all_literal = bytes.expand == 0;
+    let mut checks = ParseChecks::new(mount);
+    for_each_unquoted_field(text, bytes, |field, at| {
+        checks.field(field, at.eq, at.key_has_upper, all_literal);
+    });
+    checks.finish()
+}
+
+/// [`check_unquoted`] by Go's CSV rules, quotes included.
+#[allow(
+    clippy::ptr_arg,
+    reason = "a borrowed `Cow` gives fields that borrow from the source"
+)]
+fn check_csv<'a>(text: &Cow<'a, str>, mount: &mut Mount<'a>) -> Result<bool, String> {
+    let csv_error = |e: String| format!("failed to parse csv mounts: {e}");
+    let mut checks = ParseChecks::new(mount);
+    // BuildKit reports a `from=` with a variable only once the whole CSV
+    // record has parsed, so a CSV error later in it wins.
+    for f in CsvFields::new(text).map_err(csv_error)? {
+        let field = f.map_err(csv_error)?.into_text(text);
+        // A key is a few bytes: a plain scan beats `memchr`'s setup.
+        let eq = field.bytes().position(|b| b == b'=');
+        let key = field.get(..eq.unwrap_or(field.len())).unwrap_or_default();
+        let key_has_upper = key.bytes().any(|b| b.is_ascii_uppercase());
+        checks.field(field, eq, key_has_upper, false);
+    }
+    checks.finish()
+}
+
+/// BuildKit's checks of a mount value when the Dockerfile is parsed, fed
+/// one field at a time: a `from=` with a variable is an error that wins
+/// over any other (BuildKit checks it first, over the whole record), then
+/// the first failed [`MountChecks`] check.
+struct ParseChecks<'m, 'a> {
+    checks: MountChecks<'m, 'a>,
+    from_has_variable: bool,
+    first_error: Option<String>,
+}
+
+impl<'m, 'a> ParseChecks<'m, 'a> {
+    fn new(mount: &'m mut Mount<'a>) -> Self {
+        ParseChecks {
+            checks: MountChecks::new(mount),
+            from_has_variable: false,
+            first_error: None,
+        }
+    }
+
+    /// The field `field`, its first `=` at `eq`; `all_literal` when no
+    /// value of the mount can change with expansion.
+    fn field(
+        &mut self,
+        field: Cow<'a, str>,
+        eq: Option<usize>,
+        key_has_upper: bool,
+        all_literal: bool,
+    ) {
+        let (key, value) = match eq {
+            Some(eq) => {
+                let (key, value) = split_at_eq(&field, eq);
+                (key, Some(value))
+            }
+            None => (field.clone(), None),
+        };
+        let key = if key_has_upper {
+            Cow::Owned(key.to_ascii_lowercase())
+        } else {
+            key
+        };
+        if key == "from"
+            && let Some(v) = &value
+            && v.find('$').is_some_and(|i| i != v.len() - 1)
+        {
+            // A `$` anywhere but last.
+            self.from_has_variable = true;
+        }
+        if self.first_error.is_some() {
+            return;
+        }
+        let value = match value {
+            None => FieldValue::Bare,
+            Some(v) if all_literal || is_literal(&v) => FieldValue::Known(v),
+            Some(_) => FieldValue::Unknown,
+        };
+        if let Err(e) = self.checks.field(&key, &field, value) {
+            self.first_error = Some(e);
+        }
+    }
+
+    /// Whether every value was known (see [`MountChecks::finish`]).
+    fn finish(self) -> Result<bool, String> {
+        if self.from_has_variable {
+            return Err(
+                "'from' doesn't support variable expansion, define alias stage instead".into(),
+            );
+        }
+        match self.first_error {
+            Some(e) => Err(e),
+            None => self.checks.finish(),
+        }
     }
 }
 
@@ -443,9 +599,6 @@ pub fn ram_in_bytes(s: &str) -> Result<i64, String> {
     Ok((size * mul) as i64)
 }
 
-/// A mount value's expansion: `Ok(None)` when it is not known yet.
-type ExpandValue<'e, 'a> = dyn FnMut(&Word<'a>) -> Result<Option<Cow<'a, str>>, String> + 'e;
-
 /// The keys a `--mount` value accepts, as BuildKit spells them (for "did
 /// you mean" hints).
 const MOUNT_KEYS: [&str; 19] = [
@@ -513,80 +666,114 @@ impl MountKey {
     }
 }
 
-/// BuildKit's mount checks. `expand` gives a value's expansion, or `None`
-/// when it is not known yet (checks that need it are skipped and no mount
-/// is returned).
-fn resolve_fields<'a>(
-    fields: &[MountField<'a>],
-    expand: &mut ExpandValue<'_, 'a>,
-) -> Result<Option<Mount<'a>>, String> {
-    let mut m = Mount {
-        mount_type: MountType::Bind,
-        from: None,
-        source: None,
-        target: None,
-        read_only: false,
-        size_limit: None,
-        id: None,
-        sharing: None,
-        required: false,
-        env: None,
-        mode: None,
-        uid: None,
-        gid: None,
-    };
-    let mut ro_auto = true;
-    // The mount type is not known until the `type=` value is.
-    let mut type_known = true;
-    let mut complete = true;
-    for f in fields {
-        let key: &str = &f.key;
+/// What a mount field's value is to [`MountChecks`].
+enum FieldValue<'a> {
+    /// A bare key, with no `=`.
+    Bare,
+    /// A value that expansion could change, not expanded yet: the checks
+    /// that need it are skipped and no mount is made.
+    Unknown,
+    /// The value, expanded or literal.
+    Known(Cow<'a, str>),
+}
+
+/// BuildKit's mount checks, fed one field at a time, made on a mount
+/// that starts [`Mount::unset`].
+struct MountChecks<'m, 'a> {
+    m: &'m mut Mount<'a>,
+    /// Read-only unless set: decided by the type at the end.
+    ro_auto: bool,
+    /// The mount type is not known until the `type=` value is.
+    type_known: bool,
+    /// Every value was known.
+    complete: bool,
+}
+
+impl<'a> Mount<'a> {
+    /// A bind mount with nothing set: what the checks start from.
+    fn unset() -> Self {
+        Mount {
+            mount_type: MountType::Bind,
+            from: None,
+            source: None,
+            target: None,
+            read_only: false,
+            size_limit: None,
+            id: None,
+            sharing: None,
+            required: false,
+            env: None,
+            mode: None,
+            uid: None,
+            gid: None,
+        }
+    }
+}
+
+impl<'m, 'a> MountChecks<'m, 'a> {
+    fn new(m: &'m mut Mount<'a>) -> Self {
+        MountChecks {
+            m,
+            ro_auto: true,
+            type_known: true,
+            complete: true,
+        }
+    }
+
+    /// The field `field`, whose lower-cased key is `key`.
+    fn field(&mut self, key: &str, field: &str, value: FieldValue<'a>) -> Result<(), String> {
+        let MountChecks {
+            m,
+            ro_auto,
+            type_known,
+            complete,
+        } = self;
         let known = MountKey::parse(key);
-        let Some(word) = &f.value else {
-            match known {
-                Some(MountKey::ReadOnly) => {
-                    m.read_only = true;
-                    ro_auto = false;
+        let value = match value {
+            FieldValue::Bare => {
+                match known {
+                    Some(MountKey::ReadOnly) => {
+                        m.read_only = true;
+                        *ro_auto = false;
+                    }
+                    Some(MountKey::ReadWrite) => {
+                        m.read_only = false;
+                        *ro_auto = false;
+                    }
+                    Some(MountKey::Required) if !*type_known => *complete = false,
+                    Some(MountKey::Required)
+                        if matches!(m.mount_type, MountType::Secret | MountType::Ssh) =>
+                    {
+                        m.required = true;
+                    }
+                    Some(MountKey::Required) => {
+                        return Err(format!(
+                            "unexpected key '{key}' for mount type '{}'",
+                            m.mount_type.as_str()
+                        ));
+                    }
+                    _ => {
+                        return Err(format!("invalid field '{field}' must be a key=value pair"));
+                    }
                 }
-                Some(MountKey::ReadWrite) => {
-                    m.read_only = false;
-                    ro_auto = false;
-                }
-                Some(MountKey::Required) if !type_known => complete = false,
-                Some(MountKey::Required)
-                    if matches!(m.mount_type, MountType::Secret | MountType::Ssh) =>
-                {
-                    m.required = true;
-                }
-                Some(MountKey::Required) => {
-                    return Err(format!(
-                        "unexpected key '{key}' for mount type '{}'",
-                        m.mount_type.as_str()
-                    ));
-                }
-                _ => {
-                    return Err(format!(
-                        "invalid field '{}' must be a key=value pair",
-                        f.field
-                    ));
-                }
+                return Ok(());
             }
-            continue;
+            value => value,
         };
         let Some(known) = known else {
             let help = super::flags::suggest(key, &MOUNT_KEYS)
                 .map(|s| format!(" (did you mean {s}?)"))
                 .unwrap_or_default();
-            return Err(format!("unexpected key '{key}' in '{}'{help}", f.field));
+            return Err(format!("unexpected key '{key}' in '{field}'{help}"));
         };
-        let Some(value) = expand(word)? else {
-            complete = false;
+        let FieldValue::Known(value) = value else {
+            *complete = false;
             match known {
-                MountKey::Type => type_known = false,
-                MountKey::ReadOnly | MountKey::ReadWrite => ro_auto = false,
+                MountKey::Type => *type_known = false,
+                MountKey::ReadOnly | MountKey::ReadWrite => *ro_auto = false,
                 _ => {}
             }
-            continue;
+            return Ok(());
         };
         let invalid = || format!("invalid value for {key}: {value}");
         match known {
@@ -595,22 +782,22 @@ fn resolve_fields<'a>(
                     return Err(format!("unsupported mount type {}", quote(&value)));
                 };
                 m.mount_type = t;
-                type_known = true;
+                *type_known = true;
             }
             MountKey::From => m.from = Some(value),
             MountKey::Source => m.source = Some(value),
             MountKey::Target => m.target = Some(value),
             MountKey::ReadOnly => {
                 m.read_only = parse_go_bool(&value).ok_or_else(invalid)?;
-                ro_auto = false;
+                *ro_auto = false;
             }
             MountKey::ReadWrite => {
                 m.read_only = !parse_go_bool(&value).ok_or_else(invalid)?;
-                ro_auto = false;
+                *ro_auto = false;
             }
             MountKey::Required => {
-                if !type_known {
-                    complete = false;
+                if !*type_known {
+                    *complete = false;
                 } else if matches!(m.mount_type, MountType::Secret | MountType::Ssh) {
                     m.required = parse_go_bool(&value).ok_or_else(invalid)?;
                 } else {
@@ -621,8 +808,8 @@ fn resolve_fields<'a>(
                 }
             }
             MountKey::Size => {
-                if !type_known {
-                    complete = false;
+                if !*type_known {
+                    *complete = false;
                 } else if m.mount_type == MountType::Tmpfs {
                     m.size_limit = Some(ram_in_bytes(&value).map_err(|_| invalid())?);
                 } else {
@@ -665,49 +852,65 @@ fn resolve_fields<'a>(
             }
             MountKey::Env => m.env = Some(value),
         }
+        Ok(())
     }
-    if !type_known {
-        return Ok(None);
-    }
-    let t = m.mount_type;
-    let file_info_allowed = matches!(t, MountType::Secret | MountType::Ssh | MountType::Cache);
-    for (set, what) in [
-        (m.mode.is_some(), "mode"),
-        (m.uid.is_some(), "uid"),
-        (m.gid.is_some(), "gid"),
-    ] {
-        if set && !file_info_allowed {
+
+    /// The last checks, once every field is in: whether the mount is
+    /// complete (`false` when a value was not known).
+    fn finish(self) -> Result<bool, String> {
+        let MountChecks {
+            m,
+            ro_auto,
+            type_known,
+            complete,
+        } = self;
+        if !type_known {
+            return Ok(false);
+        }
+        let t = m.mount_type;
+        let file_info_allowed = matches!(t, MountType::Secret | MountType::Ssh | MountType::Cache);
+        for (set, what) in [
+            (m.mode.is_some(), "mode"),
+            (m.uid.is_some(), "uid"),
+            (m.gid.is_some(), "gid"),
+        ] {
+            if set && !file_info_allowed {
+                return Err(format!(
+                    "{what} not allowed for {} type mounts",
+                    quote(t.as_str())
+                ));
+            }
+        }
+        if ro_auto {
+            m.read_only = !matches!(t, MountType::Cache | MountType::Tmpfs);
+        }
+        if m.sharing.is_some() && t != MountType::Cache {
             return Err(format!(
-                "{what} not allowed for {} type mounts",
-                quote(t.as_str())
+                "invalid cache sharing set for {} mount",
+                t.as_str()
             ));
         }
-    }
-    if ro_auto {
-        m.read_only = !matches!(t, MountType::Cache | MountType::Tmpfs);
-    }
-    if m.sharing.is_some() && t != MountType::Cache {
-        return Err(format!(
-            "invalid cache sharing set for {} mount",
-            t.as_str()
-        ));
-    }
-    if t == MountType::Secret {
-        if m.from.is_some() {
-            return Err("secret mount should not have a from".into());
+        if t == MountType::Secret {
+            if m.from.is_some() {
+                return Err("secret mount should not have a from".into());
+            }
+            if m.sharing.is_some() {
+                return Err("secret mount should not define sharing".into());
+            }
+            if complete
+                && m.source.is_none()
+                && m.target.is_none()
+                && m.id.is_none()
+                && m.env.is_none()
+            {
+                return Err("invalid secret mount. one of source, target required".into());
+            }
+            if m.source.is_some() && m.id.is_some() {
+                return Err("both source and id can't be set".into());
+            }
         }
-        if m.sharing.is_some() {
-            return Err("secret mount should not define sharing".into());
-        }
-        if complete && m.source.is_none() && m.target.is_none() && m.id.is_none() && m.env.is_none()
-        {
-            return Err("invalid secret mount. one of source, target required".into());
-        }
-        if m.source.is_some() && m.id.is_some() {
-            return Err("both source and id can't be set".into());
-        }
+        Ok(complete)
     }
-    Ok(complete.then_some(m))
 }
 
 /// One field of a CSV record: its byte range in the record and, for a
@@ -987,9 +1190,25 @@ mod tests {
             let offset = exact.then_some(0);
             let bytes = MountValueBytes::of(v.as_bytes()).unwrap();
             proptest::prop_assume!(bytes.quote == 0 && !v.is_empty());
-            let masked = RunMount::parse_unquoted(word.clone(), &bytes, offset, &map);
-            let csv = RunMount::parse_csv(word, offset, &map);
-            proptest::prop_assert_eq!(masked, csv);
+            let (mut by_masks, mut by_csv) = (Mount::unset(), Mount::unset());
+            proptest::prop_assert_eq!(
+                check_unquoted(&word.text, &bytes, &mut by_masks),
+                check_csv(&word.text, &mut by_csv)
+            );
+            proptest::prop_assert_eq!(by_masks, by_csv);
+            let mut masked = Vec::new();
+            for_each_unquoted_field(&word.text, &bytes, |field, at| {
+                masked.push(MountField::at(field, at, &word, offset, &map));
+            });
+            let csv: Vec<MountField> = CsvFields::new(&word.text)
+                .unwrap()
+                .map(|f| MountField::new(f.unwrap(), &word, offset, &map))
+                .collect();
+            proptest::prop_assert_eq!(&masked, &csv);
+            // A mount that parses gives the same fields again.
+            if let Ok(m) = RunMount::parse(word.clone(), offset, &map) {
+                proptest::prop_assert_eq!(m.fields(), masked);
+            }
         }
     }
 
@@ -1073,6 +1292,21 @@ mod tests {
         let resolved = m.resolve(|w| Ok(w.text.replace("$HOME", "/root"))).unwrap();
         assert_eq!(resolved.target.as_deref(), Some("/root/.cache"));
         assert!(mount("from=$STAGE").unwrap_err().contains("alias stage"));
+        // A `from=` with a variable wins over an earlier failed check, and
+        // a CSV error anywhere wins over both, as in BuildKit.
+        assert!(mount("tpye=x,from=$S").unwrap_err().contains("alias stage"));
+        assert!(
+            mount("tpye=x,\"from=$S\"")
+                .unwrap_err()
+                .contains("alias stage")
+        );
+        assert!(mount("from=$S,tpye=x").unwrap_err().contains("alias stage"));
+        assert!(mount("tpye=x,from=$S,a\"b").unwrap_err().contains("csv"));
+        assert!(
+            mount("tpye=x,from=a$")
+                .unwrap_err()
+                .contains("unexpected key")
+        );
         assert!(mount("type=$T,size=1").unwrap().mount.is_none());
     }
 

@@ -6,6 +6,7 @@
 //! `COPY --from` are build stages, dropped whole, with what is copied from
 //! them recorded on the COPY.
 
+use std::borrow::Cow;
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 
 mod run;
@@ -388,25 +389,25 @@ impl<'a> Interpreter<'a> {
     fn copy_from_stages(&self, stage: usize) -> Vec<usize> {
         let mut out = Vec::new();
         for ins in &self.df.stages[stage].instructions {
-            let mut froms: Vec<&str> = Vec::new();
+            let mut froms: Vec<Cow<str>> = Vec::new();
             if let Instruction::Copy(c) = ins
                 && let Some(f) = &c.from
             {
-                froms.push(&f.text);
+                froms.push(Cow::Borrowed(&f.text));
             }
             if let Instruction::Run(r) = ins {
                 for m in &r.mounts {
-                    for f in &m.fields {
+                    for f in m.fields() {
                         if f.key == "from"
-                            && let Some(v) = &f.value
+                            && let Some(v) = f.value
                         {
-                            froms.push(&v.text);
+                            froms.push(v.text);
                         }
                     }
                 }
             }
             for f in froms {
-                if let Some(i) = self.stage_index(f, stage) {
+                if let Some(i) = self.stage_index(&f, stage) {
                     out.push(i);
                 }
             }
