@@ -30,7 +30,8 @@ fn slice(text: &str, span: Span) -> &str {
 
 /// The instructions of the first stage.
 fn first_stage(text: &str) -> Vec<Instruction<'static>> {
-    parse(text).unwrap().stages.remove(0).instructions
+    let df = parse(text).unwrap();
+    df.instructions(&df.stages[0]).to_vec()
 }
 
 #[test]
@@ -334,7 +335,7 @@ fn healthcheck_options_and_none() {
 fn onbuild_triggers_are_typed() {
     let text = "FROM a\nONBUILD RUN <<EOF\necho hi\nEOF\nONBUILD COPY --bogus a b\n";
     let df = parse(text).unwrap();
-    let instrs = &df.stages[0].instructions;
+    let instrs = df.instructions(&df.stages[0]);
     let Instruction::Onbuild(o) = &instrs[0] else {
         panic!()
     };
@@ -384,7 +385,7 @@ fn stages_and_global_args() {
         df.stages[0].from.platform.as_ref().unwrap().text,
         "$BUILDPLATFORM"
     );
-    assert_eq!(df.stages[0].instructions.len(), 1);
+    assert_eq!(df.instructions(&df.stages[0]).len(), 1);
     assert_eq!(
         slice(text, df.stages[0].span),
         "FROM --platform=$BUILDPLATFORM ${BASE} AS Build\nRUN make"
@@ -427,7 +428,7 @@ fn env_label_arg_and_simple_instructions() {
         EXPOSE 8080 443/tcp 80\nVOLUME [\"/data\", \"/logs\"]\nUSER app:app\nWORKDIR /srv\n\
         STOPSIGNAL --x SIGTERM\nMAINTAINER me\nSHELL [\"/bin/bash\", \"-c\"]\n";
     let df = parse(text).unwrap();
-    let i = &df.stages[0].instructions;
+    let i = df.instructions(&df.stages[0]);
     let Instruction::Env(e) = &i[0] else { panic!() };
     assert!(e.pairs[0].legacy);
     assert_eq!(
@@ -504,7 +505,7 @@ fn escape_directive_bom_and_crlf() {
     assert_eq!(df.escape, '`');
     assert_eq!(df.directives[0].name, "escape");
     assert_eq!(df.directives[0].line, 1);
-    let Instruction::Run(run) = &df.stages[0].instructions[0] else {
+    let Instruction::Run(run) = &df.instructions(&df.stages[0])[0] else {
         panic!()
     };
     assert_eq!(run.command.cmd_line(), vec!["dir C:\\     && echo done"]);

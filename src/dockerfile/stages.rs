@@ -9,6 +9,7 @@
 use std::borrow::Cow;
 use std::collections::HashMap;
 use std::collections::hash_map::Entry;
+use std::ops::Range;
 
 use serde::Serialize;
 
@@ -23,7 +24,13 @@ use crate::source::{SourceDiagnostic, SourceFile, Span};
 /// A Dockerfile, parsed and typed, expansion not yet applied. Its values
 /// borrow from the [`SourceFile`] it was parsed from (`'a`), which must
 /// outlive it.
-#[derive(Clone, Debug, Serialize)]
+///
+/// The instructions of every stage after its FROM are kept in one vector,
+/// in source order ([`Dockerfile::instructions`]), each stage naming its
+/// part of it: one allocation per file instead of one per stage (and the
+/// shrinking of each stage's vector once the next stage began). The JSON
+/// form nests each stage's instructions in the stage.
+#[derive(Clone, Debug)]
 pub struct Dockerfile<'a> {
     /// Parser directives at the top of the file.
     pub directives: Vec<Directive>,
@@ -32,24 +39,70 @@ pub struct Dockerfile<'a> {
     /// ARG instructions before the first FROM.
     pub global_args: Vec<ArgInstruction<'a>>,
     pub stages: Vec<Stage<'a>>,
+    /// The instructions of all stages (FROMs aside), in source order.
+    pub all_instructions: Vec<Instruction<'a>>,
     /// Non-fatal findings, in source order.
     pub warnings: Vec<Warning>,
 }
 
 /// One build stage: a FROM and the instructions up to the next FROM.
-#[derive(Clone, Debug, Serialize)]
+#[derive(Clone, Debug)]
 pub struct Stage<'a> {
     /// 0-based position among the stages.
     pub index: usize,
     /// The `AS` name, lower-cased.
     pub name: Option<Cow<'a, str>>,
     pub from: FromInstruction<'a>,
-    pub instructions: Vec<Instruction<'a>>,
+    /// Where the stage's instructions after its FROM are in
+    /// [`Dockerfile::all_instructions`] (see [`Dockerfile::instructions`]).
+    pub instructions: Range<usize>,
     /// From the FROM to the end of the stage's last instruction.
     pub span: Span,
 }
 
+impl Serialize for Dockerfile<'_> {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        use serde::ser::SerializeStruct;
+        let mut out = s.serialize_struct("Dockerfile", 5)?;
+        out.serialize_field("directives", &self.directives)?;
+        out.serialize_field("escape", &self.escape)?;
+        out.serialize_field("global_args", &self.global_args)?;
+        let stages: Vec<StageJson> = self
+            .stages
+            .iter()
+            .map(|stage| StageJson {
+                index: stage.index,
+                name: &stage.name,
+                from: &stage.from,
+                instructions: self.instructions(stage),
+                span: stage.span,
+            })
+            .collect();
+        out.serialize_field("stages", &stages)?;
+        out.serialize_field("warnings", &self.warnings)?;
+        out.end()
+    }
+}
+
+/// A stage as the JSON form shows it: its instructions inside it.
+#[derive(Serialize)]
+struct StageJson<'s, 'a> {
+    index: usize,
+    name: &'s Option<Cow<'a, str>>,
+    from: &'s FromInstruction<'a>,
+    instructions: &'s [Instruction<'a>],
+    span: Span,
+}
+
 impl<'a> Dockerfile<'a> {
+    /// The instructions of `stage` (one of [`Self::stages`]) after its
+    /// FROM.
+    pub fn instructions(&self, stage: &Stage<'a>) -> &[Instruction<'a>] {
+        self.all_instructions
+            .get(stage.instructions.clone())
+            .unwrap_or_default()
+    }
+
     /// The warnings as diagnostics for display.
     pub fn diagnostics(&self, source: &SourceFile) -> Vec<SourceDiagnostic> {
         self.warnings
@@ -119,9 +172,9 @@ impl<'a> direct::Emit<'a> for &mut Placer<'_, '_, 'a> {
         match self.builder.stages.last_mut() {
             Some(stage) => {
                 stage.span = stage.span.join(self.span);
-                stage.instructions.push(make());
+                self.builder.instructions.push(make());
                 debug_assert!(
-                    !matches!(stage.instructions.last(), Some(Instruction::From(_))),
+                    !matches!(self.builder.instructions.last(), Some(Instruction::From(_))),
                     "a FROM opens a stage: it goes through `emit_from`"
                 );
             }
@@ -234,10 +287,26 @@ struct StagesBuilder<'s, 'a> {
     /// Warnings of the typing layer.
     warnings: Vec<Warning>,
     global_args: Vec<ArgInstruction<'a>>,
+    /// The stages so far; the last one's instruction range is closed when
+    /// the next opens, or at the end.
     stages: Vec<Stage<'a>>,
+    /// The instructions of every stage (see [`Dockerfile::all_instructions`]).
+    instructions: Vec<Instruction<'a>>,
     /// The first stage of each name, once there are more stages than
     /// [`NAMES_SCANNED`] (see [`StagesBuilder::first_stage_named`]).
     first_stage_of_name: Option<HashMap<Cow<'a, str>, usize>>,
+}
+
+/// Room for the instructions of a file of `text_len` bytes, made when its
+/// first stage opens: an `Instruction` is over 300 bytes, and each
+/// regrowth of the vector copies all of them. Nine real Dockerfiles in
+/// ten take 45 bytes or more per instruction (their median is 120), so a
+/// file rarely outgrows this; the room is capped so that a large file's
+/// first allocation stays within the allocator's heap (glibc maps 128 KiB
+/// and more on its own, at a system call and page faults each time) and
+/// grows from there.
+fn instruction_room(text_len: usize) -> usize {
+    (text_len / 45).clamp(4, 192)
 }
 
 /// Up to this many stages, an earlier stage of the same name is found by
@@ -254,6 +323,7 @@ impl<'s, 'a> StagesBuilder<'s, 'a> {
             warnings: Vec::new(),
             global_args: Vec::new(),
             stages: Vec::new(),
+            instructions: Vec::new(),
             first_stage_of_name: None,
         }
     }
@@ -271,7 +341,7 @@ impl<'s, 'a> StagesBuilder<'s, 'a> {
                 Some(stage) => {
                     let instruction = convert_node(src, node, &mut self.warnings)?;
                     stage.span = stage.span.join(instruction.span());
-                    stage.instructions.push(instruction);
+                    self.instructions.push(instruction);
                     Ok(())
                 }
                 None => {
@@ -302,7 +372,7 @@ impl<'s, 'a> StagesBuilder<'s, 'a> {
                 return Err(no_stage(self.src, span));
             };
             stage.span = stage.span.join(instruction.span());
-            stage.instructions.push(instruction);
+            self.instructions.push(instruction);
             return Ok(());
         }
         match instruction {
@@ -311,7 +381,7 @@ impl<'s, 'a> StagesBuilder<'s, 'a> {
             other => match self.stages.last_mut() {
                 Some(stage) => {
                     stage.span = stage.span.join(other.span());
-                    stage.instructions.push(other);
+                    self.instructions.push(other);
                 }
                 None => return Err(no_stage(self.src, span)),
             },
@@ -324,25 +394,18 @@ impl<'s, 'a> StagesBuilder<'s, 'a> {
     #[inline(always)]
     fn open_stage(&mut self, make: impl FnOnce() -> FromInstruction<'a>) {
         let index = self.stages.len();
-        let text_len = self.src.text().len();
-        // The stage before was sized for the rest of the file and is now
-        // complete: its unused room goes back before the next is sized
-        // the same way (in a file of many stages, each would otherwise
-        // hold room for all the stages after it).
-        if let Some(done) = self.stages.last_mut() {
-            done.instructions.shrink_to_fit();
+        let start = self.instructions.len();
+        match self.stages.last_mut() {
+            Some(done) => done.instructions.end = start,
+            None => self
+                .instructions
+                .reserve_exact(instruction_room(self.src.text().len())),
         }
         let from = make();
         self.stages.push(Stage {
             index,
             name: from.stage_name.as_ref().map(|w| w.text.clone()),
-            // Sized for the rest of the file (an instruction takes about
-            // 160 bytes of a real Dockerfile), within 8..=64: an
-            // `Instruction` is over 300 bytes, and each regrowth copies all
-            // of them.
-            instructions: Vec::with_capacity(
-                (text_len.saturating_sub(from.source.span.end) / 160).clamp(8, 64),
-            ),
+            instructions: start..start,
             span: from.source.span,
             from,
         });
@@ -409,11 +472,16 @@ impl<'s, 'a> StagesBuilder<'s, 'a> {
         let mut warnings = line_warnings;
         warnings.extend(self.warnings);
         warnings.sort_by_key(|w| w.span.start);
+        let mut stages = self.stages;
+        if let Some(last) = stages.last_mut() {
+            last.instructions.end = self.instructions.len();
+        }
         Ok(Dockerfile {
             directives,
             escape,
             global_args: self.global_args,
-            stages: self.stages,
+            stages,
+            all_instructions: self.instructions,
             warnings,
         })
     }
@@ -423,35 +491,41 @@ impl<'s, 'a> StagesBuilder<'s, 'a> {
 mod tests {
     use super::*;
 
-    /// A stage's vector keeps no room for the stages after it: in a file of
-    /// many stages each was sized for the rest of the file, and together
-    /// they held many times the memory their instructions need (which a
-    /// repeated parse paid in page faults).
+    /// The stages' instructions lie in one vector, each stage's part of
+    /// it in source order and tiling it, with room for about what they
+    /// are (a stage with none has an empty part).
     #[test]
-    fn a_finished_stage_gives_its_spare_room_back() {
+    fn stages_name_their_parts_of_one_instruction_vector() {
         let mut text = String::new();
         for stage in 0..40 {
             text.push_str(&format!("FROM alpine AS s{stage}\n"));
-            for _ in 0..3 {
-                text.push_str("WORKDIR /app\nENV A=1\n");
+            for i in 0..3 {
+                text.push_str(&format!("WORKDIR /app{stage}\nENV A={i}\n"));
             }
         }
+        text.push_str("FROM scratch\n");
         let src = SourceFile::new("Dockerfile", text);
         let parsed = parse(&src).unwrap();
-        assert_eq!(parsed.stages.len(), 40);
-        let (last, done) = parsed.stages.split_last().unwrap();
-        for stage in done {
-            assert_eq!(stage.instructions.len(), 6);
-            // Sized for the rest of the file, a stage has room for at least
-            // 8; shrunk, it has about what it holds.
-            assert!(
-                stage.instructions.capacity() < 8,
-                "stage {} has room for {}",
-                stage.index,
-                stage.instructions.capacity()
-            );
+        assert_eq!(parsed.stages.len(), 41);
+        let mut next = 0;
+        for stage in &parsed.stages[..40] {
+            assert_eq!(stage.instructions, next..next + 6);
+            next += 6;
+            let instructions = parsed.instructions(stage);
+            let Some(Instruction::Workdir(w)) = instructions.first() else {
+                panic!("stage {}: {instructions:?}", stage.index);
+            };
+            assert_eq!(w.path.text, format!("/app{}", stage.index));
+            assert!(matches!(instructions.last(), Some(Instruction::Env(_))));
         }
-        // The last stage is left as it was built (the parse is over).
-        assert_eq!(last.instructions.len(), 6);
+        let last = &parsed.stages[40];
+        assert_eq!(last.instructions, 240..240);
+        assert!(parsed.instructions(last).is_empty());
+        assert_eq!(parsed.all_instructions.len(), 240);
+        assert!(
+            parsed.all_instructions.capacity() < 2 * 240,
+            "room for {}",
+            parsed.all_instructions.capacity()
+        );
     }
 }

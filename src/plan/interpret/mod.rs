@@ -388,7 +388,7 @@ impl<'a> Interpreter<'a> {
     /// Stage indexes named by `COPY --from` (and RUN --mount from=) in a stage.
     fn copy_from_stages(&self, stage: usize) -> Vec<usize> {
         let mut out = Vec::new();
-        for ins in &self.df.stages[stage].instructions {
+        for ins in self.df.instructions(&self.df.stages[stage]) {
             let mut froms: Vec<Cow<str>> = Vec::new();
             if let Instruction::Copy(c) = ins
                 && let Some(f) = &c.from
@@ -438,7 +438,7 @@ impl<'a> Interpreter<'a> {
     /// Record every package a build or unused stage installs as dropped.
     fn drop_stage_packages(&mut self, stage: usize, global: &Arc<GlobalScope>, rule: &str) {
         let mut scope = StageScope::from_image(Arc::clone(global), std::iter::empty::<String>());
-        for ins in &self.df.stages[stage].instructions {
+        for ins in self.df.instructions(&self.df.stages[stage]) {
             match ins {
                 Instruction::Arg(a) => {
                     for d in &a.args {
@@ -589,7 +589,7 @@ impl<'a> Interpreter<'a> {
             .as_ref()
             .map(|w| w.value.clone())
             .unwrap_or_else(|| "/".to_string());
-        for ins in &df.stages[stage].instructions {
+        for ins in df.instructions(&df.stages[stage]) {
             self.instruction_counter += 1;
             match ins {
                 Instruction::Arg(a) => {
