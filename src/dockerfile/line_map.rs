@@ -100,58 +100,74 @@ impl LineMap {
     /// the empty text sitting at `start`; allocates at most once. Pieces
     /// that touch in the source are merged, empty ones dropped.
     pub fn from_pieces(start: usize, pieces: &[(usize, usize)]) -> Self {
-        let touches = |w: &[(usize, usize)]| w[0].0 + w[0].1 == w[1].0;
-        let plain = pieces.iter().all(|&(_, len)| len > 0) && !pieces.windows(2).any(touches);
         match pieces {
             [] => LineMap::starting_at(start),
             &[(original, len)] if len > 0 => LineMap::contiguous(original, len),
-            _ if plain => {
-                // The common case: lines of a continued instruction never
-                // touch (a newline lies between them), so the pieces can be
-                // written straight into their shared slice.
-                let mut joined = 0;
-                let shared: Arc<[Piece]> = pieces
-                    .iter()
-                    .map(|&(original, len)| {
-                        let p = Piece {
-                            joined,
-                            original,
-                            len,
-                        };
-                        joined += len;
-                        p
-                    })
-                    .collect();
-                LineMap {
-                    pieces: Pieces::Shared(shared),
-                    offset: 0,
-                    len: joined,
-                }
+            _ => match Self::shared_plain(pieces) {
+                Some(map) => map,
+                None => Self::merged(start, pieces),
+            },
+        }
+    }
+
+    /// The map of two or more `pieces` written straight into their shared
+    /// slice, in one pass that also checks that they are plain: none
+    /// empty, and none touching the one before in the source. That is the
+    /// common case (the lines of a continued instruction have a newline
+    /// between them); `None` when they are not.
+    fn shared_plain(pieces: &[(usize, usize)]) -> Option<Self> {
+        let mut shared = Arc::<[Piece]>::new_uninit_slice(pieces.len());
+        let slots = Arc::get_mut(&mut shared)?;
+        let mut joined = 0;
+        let mut plain = true;
+        let mut previous_end = None;
+        for (slot, &(original, len)) in slots.iter_mut().zip(pieces) {
+            plain &= len > 0 && previous_end != Some(original);
+            previous_end = Some(original + len);
+            slot.write(Piece {
+                joined,
+                original,
+                len,
+            });
+            joined += len;
+        }
+        if !plain {
+            return None;
+        }
+        // SAFETY: `slots` and `pieces` have the same length, so the loop
+        // wrote every element.
+        let shared = unsafe { shared.assume_init() };
+        Some(LineMap {
+            pieces: Pieces::Shared(shared),
+            offset: 0,
+            len: joined,
+        })
+    }
+
+    /// The map of `pieces` with empty ones dropped and touching ones
+    /// merged.
+    fn merged(start: usize, pieces: &[(usize, usize)]) -> Self {
+        let mut merged: Vec<Piece> = Vec::with_capacity(pieces.len());
+        let mut joined = 0;
+        for &(original, len) in pieces.iter().filter(|p| p.1 > 0) {
+            match merged.last_mut() {
+                Some(last) if last.original + last.len == original => last.len += len,
+                _ => merged.push(Piece {
+                    joined,
+                    original,
+                    len,
+                }),
             }
-            _ => {
-                let mut merged: Vec<Piece> = Vec::with_capacity(pieces.len());
-                let mut joined = 0;
-                for &(original, len) in pieces.iter().filter(|p| p.1 > 0) {
-                    match merged.last_mut() {
-                        Some(last) if last.original + last.len == original => last.len += len,
-                        _ => merged.push(Piece {
-                            joined,
-                            original,
-                            len,
-                        }),
-                    }
-                    joined += len;
-                }
-                match merged.as_slice() {
-                    [] => LineMap::starting_at(start),
-                    [one] => LineMap::contiguous(one.original, one.len),
-                    _ => LineMap {
-                        pieces: Pieces::Shared(merged.into()),
-                        offset: 0,
-                        len: joined,
-                    },
-                }
-            }
+            joined += len;
+        }
+        match merged.as_slice() {
+            [] => LineMap::starting_at(start),
+            [one] => LineMap::contiguous(one.original, one.len),
+            _ => LineMap {
+                pieces: Pieces::Shared(merged.into()),
+                offset: 0,
+                len: joined,
+            },
         }
     }
 
@@ -520,6 +536,44 @@ mod tests {
     }
 
     proptest::proptest! {
+        /// A map made of source pieces has them in order, empty ones
+        /// dropped and touching ones merged, at their joined offsets.
+        #[test]
+        fn from_pieces_keeps_pieces_merged_in_order(
+            raw in proptest::collection::vec((0usize..3, 0usize..4), 0..8),
+            start in 0usize..16,
+        ) {
+            let mut at = start;
+            let pieces: Vec<(usize, usize)> = raw
+                .iter()
+                .map(|&(gap, len)| {
+                    at += gap;
+                    let p = (at, len);
+                    at += len;
+                    p
+                })
+                .collect();
+            let mut want: Vec<Piece> = Vec::new();
+            let mut joined = 0;
+            for &(original, len) in &pieces {
+                if len == 0 {
+                    continue;
+                }
+                match want.last_mut() {
+                    Some(last) if last.original + last.len == original => last.len += len,
+                    _ => want.push(Piece { joined, original, len }),
+                }
+                joined += len;
+            }
+            let map = LineMap::from_pieces(start, &pieces);
+            proptest::prop_assert_eq!(map.len(), joined);
+            if want.is_empty() {
+                // The empty text sits at `start`.
+                want.push(Piece { joined: 0, original: start, len: 0 });
+            }
+            proptest::prop_assert_eq!(map.pieces().collect::<Vec<_>>(), want);
+        }
+
         /// Slices share their pieces but answer every query exactly as a
         /// copy of the cut pieces would, also slices of slices.
         #[test]
