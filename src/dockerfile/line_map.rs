@@ -535,6 +535,21 @@ mod tests {
         Ok(())
     }
 
+    /// Source pieces `(original, len)` from `(gap, len)` pairs, each
+    /// `gap` bytes after the end of the one before (the first after
+    /// `start`): a gap of 0 makes two pieces touch (they merge).
+    fn pieces_after(start: usize, raw: &[(usize, usize)]) -> Vec<(usize, usize)> {
+        let mut at = start;
+        raw.iter()
+            .map(|&(gap, len)| {
+                at += gap;
+                let p = (at, len);
+                at += len;
+                p
+            })
+            .collect()
+    }
+
     proptest::proptest! {
         /// A map made of source pieces has them in order, empty ones
         /// dropped and touching ones merged, at their joined offsets.
@@ -543,16 +558,7 @@ mod tests {
             raw in proptest::collection::vec((0usize..3, 0usize..4), 0..8),
             start in 0usize..16,
         ) {
-            let mut at = start;
-            let pieces: Vec<(usize, usize)> = raw
-                .iter()
-                .map(|&(gap, len)| {
-                    at += gap;
-                    let p = (at, len);
-                    at += len;
-                    p
-                })
-                .collect();
+            let pieces = pieces_after(start, &raw);
             let mut want: Vec<Piece> = Vec::new();
             let mut joined = 0;
             for &(original, len) in &pieces {
@@ -585,18 +591,7 @@ mod tests {
             c in 0usize..24,
             d in 0usize..24,
         ) {
-            // Pieces at increasing source offsets; a gap of 0 makes two
-            // pieces touch (they merge).
-            let mut at = start;
-            let pieces: Vec<(usize, usize)> = raw
-                .iter()
-                .map(|&(gap, len)| {
-                    at += gap;
-                    let p = (at, len);
-                    at += len;
-                    p
-                })
-                .collect();
+            let pieces = pieces_after(start, &raw);
             let map = LineMap::from_pieces(start, &pieces);
             let reference = CopiedMap::new(&map);
             agree(&map, &reference)?;

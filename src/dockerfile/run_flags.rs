@@ -354,6 +354,8 @@ impl<'a> RunMount<'a> {
     ) -> Result<Mount<'a>, String> {
         let mut mount = Mount::unset();
         let mut checks = MountChecks::new(&mut mount);
+        // The parse checked every key, so a value is expanded only for a
+        // known key, as BuildKit does.
         for f in self.fields() {
             let value = match &f.value {
                 None => FieldValue::Bare,
