@@ -65,9 +65,9 @@ mod sse2 {
             let bytes = _mm_loadu_si128(chunk.as_ptr().cast::<__m128i>());
             let is = |b: u8| _mm_cmpeq_epi8(bytes, _mm_set1_epi8(b as i8));
             let mask = |hits: __m128i| _mm_movemask_epi8(hits) as u16;
-            let (dollar, quote) = (is(b'$'), is(b'"'));
+            let quote = is(b'"');
             let expand = _mm_or_si128(
-                _mm_or_si128(dollar, quote),
+                _mm_or_si128(is(b'$'), quote),
                 _mm_or_si128(_mm_or_si128(is(b'\''), is(b'\\')), is(b'`')),
             );
             // Signed compares: bytes from 0x80 up are negative, so never
@@ -80,7 +80,6 @@ mod sse2 {
                 comma: mask(is(b',')),
                 eq: mask(is(b'=')),
                 quote: mask(quote),
-                dollar: mask(dollar),
                 expand: mask(expand),
                 upper: mask(upper),
             }
@@ -174,8 +173,6 @@ pub(crate) struct MountValueBytes<T> {
     pub eq: T,
     /// `"`: a CSV quote.
     pub quote: T,
-    /// `$`: a variable (`from=` may not have one).
-    pub dollar: T,
     /// The characters `${}` expansion reads: `$`, quotes and escapes.
     pub expand: T,
     /// `A` to `Z`: a key that needs lower-casing.
@@ -192,11 +189,11 @@ impl MountValueBytes<u128> {
         }
         // Each window's masks go to their lane of an array, read as one
         // `u128` at the end (cheaper than shifting each into a `u128`).
-        let mut lanes = [[0u16; 8]; 6];
+        let mut lanes = [[0u16; 8]; 5];
         let mut put = |i: usize, w: MountValueBytes<u16>| {
             for (lane, bits) in lanes
                 .iter_mut()
-                .zip([w.comma, w.eq, w.quote, w.dollar, w.expand, w.upper])
+                .zip([w.comma, w.eq, w.quote, w.expand, w.upper])
             {
                 lane[i] = bits;
             }
@@ -223,7 +220,7 @@ impl MountValueBytes<u128> {
             };
             put(full, w);
         }
-        let [comma, eq, quote, dollar, expand, upper] = lanes.map(|lane| {
+        let [comma, eq, quote, expand, upper] = lanes.map(|lane| {
             let mut bytes = [0u8; 16];
             for (two, bits) in bytes.chunks_exact_mut(2).zip(lane) {
                 two.copy_from_slice(&bits.to_le_bytes());
@@ -234,7 +231,6 @@ impl MountValueBytes<u128> {
             comma,
             eq,
             quote,
-            dollar,
             expand,
             upper,
         })
@@ -249,7 +245,6 @@ impl MountValueBytes<u16> {
             comma: f(self.comma),
             eq: f(self.eq),
             quote: f(self.quote),
-            dollar: f(self.dollar),
             expand: f(self.expand),
             upper: f(self.upper),
         }
@@ -288,7 +283,6 @@ fn portable_mount_value_bytes(window: &[u8; 16]) -> MountValueBytes<u16> {
         comma: m(b","),
         eq: m(b"="),
         quote: m(b"\""),
-        dollar: m(b"$"),
         expand: m(b"$'\"\\`"),
         upper: m(b"ABCDEFGHIJKLMNOPQRSTUVWXYZ"),
     }
@@ -415,12 +409,11 @@ mod tests {
                     prop_assert_eq!(bit(all.comma, i), b == b',');
                     prop_assert_eq!(bit(all.eq, i), b == b'=');
                     prop_assert_eq!(bit(all.quote, i), b == b'"');
-                    prop_assert_eq!(bit(all.dollar, i), b == b'$');
                     prop_assert_eq!(bit(all.expand, i), b"$'\"\\`".contains(&b));
                     prop_assert_eq!(bit(all.upper, i), b.is_ascii_uppercase());
                 }
                 let none_past = bits_between(bytes.len(), 128);
-                for mask in [all.comma, all.eq, all.quote, all.dollar, all.expand, all.upper] {
+                for mask in [all.comma, all.eq, all.quote, all.expand, all.upper] {
                     prop_assert_eq!(mask & none_past, 0);
                 }
             }

@@ -83,19 +83,7 @@ impl<'a> MountField<'a> {
     /// The field `csv` of the mount value `value`; see [`RunMount::parse`]
     /// for `value_offset` and `map`.
     fn new(csv: CsvField, value: &Word<'a>, value_offset: Option<usize>, map: &LineMap) -> Self {
-        let (start, end, quoted) = (csv.start, csv.end, csv.quoted);
-        let field = csv.into_text(&value.text);
-        // A key is a few bytes: a plain scan beats `memchr`'s setup.
-        let eq = field.bytes().position(|b| b == b'=');
-        let key = field.get(..eq.unwrap_or(field.len())).unwrap_or_default();
-        let key_has_upper = key.bytes().any(|b| b.is_ascii_uppercase());
-        let at = FieldAt {
-            start,
-            end,
-            quoted,
-            eq,
-            key_has_upper,
-        };
+        let (field, at) = FieldAt::of_csv(csv, &value.text);
         Self::at(field, at, value, value_offset, map)
     }
 
@@ -122,18 +110,9 @@ impl<'a> MountField<'a> {
             None => (value.span, Some(value.span)),
             Some(o) => field_spans(map, o + start, o + end, eq.map(|eq| o + start + eq + 1)),
         };
-        let (key, value) = match (eq, value_span) {
-            (Some(eq), Some(span)) => {
-                let (key, text) = split_at_eq(&field, eq);
-                (key, Some(Word { text, span }))
-            }
-            _ => (field.clone(), None),
-        };
-        let key = if key_has_upper {
-            Cow::Owned(key.to_ascii_lowercase())
-        } else {
-            key
-        };
+        let (key, text) = key_and_value(&field, eq, key_has_upper);
+        // A value (after an `=`) always has a span.
+        let value = text.zip(value_span).map(|(text, span)| Word { text, span });
         MountField {
             field,
             key,
@@ -154,6 +133,48 @@ struct FieldAt {
     eq: Option<usize>,
     /// Its key (before the `=`) has an ASCII upper-case letter.
     key_has_upper: bool,
+}
+
+impl FieldAt {
+    /// The text and place of the CSV field `csv` of `record`.
+    fn of_csv<'a>(csv: CsvField, record: &Cow<'a, str>) -> (Cow<'a, str>, Self) {
+        let (start, end, quoted) = (csv.start, csv.end, csv.quoted);
+        let field = csv.into_text(record);
+        // A key is a few bytes: a plain scan beats `memchr`'s setup.
+        let eq = field.bytes().position(|b| b == b'=');
+        let key = field.get(..eq.unwrap_or(field.len())).unwrap_or_default();
+        let key_has_upper = key.bytes().any(|b| b.is_ascii_uppercase());
+        let at = FieldAt {
+            start,
+            end,
+            quoted,
+            eq,
+            key_has_upper,
+        };
+        (field, at)
+    }
+}
+
+/// A field's key, lower-cased, and its value (after its first `=`, at
+/// `eq`; none for a bare key), borrowing when `field` borrows.
+fn key_and_value<'a>(
+    field: &Cow<'a, str>,
+    eq: Option<usize>,
+    key_has_upper: bool,
+) -> (Cow<'a, str>, Option<Cow<'a, str>>) {
+    let (key, value) = match eq {
+        Some(eq) => {
+            let (key, value) = split_at_eq(field, eq);
+            (key, Some(value))
+        }
+        None => (field.clone(), None),
+    };
+    let key = if key_has_upper {
+        Cow::Owned(key.to_ascii_lowercase())
+    } else {
+        key
+    };
+    (key, value)
 }
 
 /// The source spans of a field at `start..end` of the joined text and of
@@ -430,7 +451,7 @@ fn check_unquoted<'a>(
     let all_literal = bytes.expand == 0;
     let mut checks = ParseChecks::new(mount);
     for_each_unquoted_field(text, bytes, |field, at| {
-        checks.field(field, at.eq, at.key_has_upper, all_literal);
+        checks.field(field, &at, all_literal);
     });
     checks.finish()
 }
@@ -446,12 +467,8 @@ fn check_csv<'a>(text: &Cow<'a, str>, mount: &mut Mount<'a>) -> Result<bool, Str
     // BuildKit reports a `from=` with a variable only once the whole CSV
     // record has parsed, so a CSV error later in it wins.
     for f in CsvFields::new(text).map_err(csv_error)? {
-        let field = f.map_err(csv_error)?.into_text(text);
-        // A key is a few bytes: a plain scan beats `memchr`'s setup.
-        let eq = field.bytes().position(|b| b == b'=');
-        let key = field.get(..eq.unwrap_or(field.len())).unwrap_or_default();
-        let key_has_upper = key.bytes().any(|b| b.is_ascii_uppercase());
-        checks.field(field, eq, key_has_upper, false);
+        let (field, at) = FieldAt::of_csv(f.map_err(csv_error)?, text);
+        checks.field(field, &at, false);
     }
     checks.finish()
 }
@@ -475,27 +492,10 @@ impl<'m, 'a> ParseChecks<'m, 'a> {
         }
     }
 
-    /// The field `field`, its first `=` at `eq`; `all_literal` when no
-    /// value of the mount can change with expansion.
-    fn field(
-        &mut self,
-        field: Cow<'a, str>,
-        eq: Option<usize>,
-        key_has_upper: bool,
-        all_literal: bool,
-    ) {
-        let (key, value) = match eq {
-            Some(eq) => {
-                let (key, value) = split_at_eq(&field, eq);
-                (key, Some(value))
-            }
-            None => (field.clone(), None),
-        };
-        let key = if key_has_upper {
-            Cow::Owned(key.to_ascii_lowercase())
-        } else {
-            key
-        };
+    /// The field `field`, at `at`; `all_literal` when no value of the
+    /// mount can change with expansion.
+    fn field(&mut self, field: Cow<'a, str>, at: &FieldAt, all_literal: bool) {
+        let (key, value) = key_and_value(&field, at.eq, at.key_has_upper);
         if key == "from"
             && let Some(v) = &value
             && v.find('$').is_some_and(|i| i != v.len() - 1)
