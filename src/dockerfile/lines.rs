@@ -19,6 +19,7 @@
 //! Inputs over [`MAX_SOURCE_BYTES`] are refused before any work is done.
 
 use std::borrow::Cow;
+use std::cell::Cell;
 
 use super::byte_masks::space_mask;
 use super::directives::{Directive, DirectiveParser};
@@ -335,10 +336,50 @@ impl<'a> NodeSink<'a> for Vec<Node<'a>> {
     }
 }
 
+/// The line reader's working vectors, kept from one parse to the next on a
+/// thread so that a parse does not allocate them (a short file's parse
+/// would otherwise spend a fair share of its allocator calls on them).
+#[derive(Default)]
+struct LineScratch {
+    /// The source pieces of the instruction being read, one per line, as
+    /// `(start, len)`.
+    pieces: Vec<(usize, usize)>,
+    /// The comment lines since the last instruction, as `start..end` in
+    /// the source: their text is only a node's (an instruction typed
+    /// straight from its line drops them), so it is cut out only for a
+    /// node.
+    comments: Vec<(usize, usize)>,
+}
+
+thread_local! {
+    static LINE_SCRATCH: Cell<LineScratch> = const {
+        Cell::new(LineScratch {
+            pieces: Vec::new(),
+            comments: Vec::new(),
+        })
+    };
+}
+
 /// The line parser proper: hands each instruction to `sink`.
 pub(crate) fn scan_nodes<'a>(
     src: &'a SourceFile,
     sink: &mut impl NodeSink<'a>,
+) -> Result<NodesRest, SourceDiagnostic> {
+    // Taken for the parse and given back after it: a parse that panics, or
+    // one nested in another's sink, simply starts from empty vectors.
+    let mut scratch = LINE_SCRATCH.take();
+    // (Sized for a long RUN, so that growing it is rare.)
+    scratch.pieces.reserve(64);
+    scratch.comments.clear();
+    let scanned = scan_nodes_with(src, sink, &mut scratch);
+    LINE_SCRATCH.set(scratch);
+    scanned
+}
+
+fn scan_nodes_with<'a>(
+    src: &'a SourceFile,
+    sink: &mut impl NodeSink<'a>,
+    scratch: &mut LineScratch,
 ) -> Result<NodesRest, SourceDiagnostic> {
     let text = src.text();
     if text.len() > MAX_SOURCE_BYTES {
@@ -364,18 +405,13 @@ pub(crate) fn scan_nodes<'a>(
     let mut directive_parser = DirectiveParser::new("#");
     let mut escape = '\\';
     let mut line_no = 0usize;
-    // The source pieces of the instruction being read, one per line
-    // (reused from one instruction to the next).
-    // (Sized for a long RUN, so that growing it is rare.)
-    let mut pieces: Vec<(usize, usize)> = Vec::with_capacity(64);
+    // (Reused from one instruction to the next.)
+    let pieces = &mut scratch.pieces;
     // First and last line of the instructions, once there is one.
     let mut covered: Option<(usize, usize)> = None;
     let mut directives: Vec<Directive> = Vec::new();
     let mut warnings: Vec<Warning> = Vec::new();
-    // The comment lines since the last instruction, as `start..end` in the
-    // source: their text is only a node's (an instruction typed straight
-    // from its line drops them), so it is cut out only for a node.
-    let mut comments: Vec<(usize, usize)> = Vec::new();
+    let comments = &mut scratch.comments;
 
     // The next line; a line that is too long ends the parse (its
     // diagnostic is only built then).
@@ -509,12 +545,12 @@ pub(crate) fn scan_nodes<'a>(
                 Cow::Borrowed(first_piece),
             ),
             _ => {
-                let map = LineMap::from_pieces(token_start, &pieces);
+                let map = LineMap::from_pieces(token_start, pieces);
                 // The sink may take a continued instruction as it stands
                 // (a multi-line RUN), so that its lines are never joined;
                 // but the warning of an empty continuation line quotes the
                 // joined text.
-                if empty_line.is_none() && sink.take_continued(first_piece, &pieces, &map, &site) {
+                if empty_line.is_none() && sink.take_continued(first_piece, pieces, &map, &site) {
                     comments.clear();
                     covered = Some((covered.map_or(start_line, |c| c.0), line_no));
                     continue;
@@ -547,7 +583,7 @@ pub(crate) fn scan_nodes<'a>(
             &map,
             text,
             escape,
-            comment_texts(text, &comments),
+            comment_texts(text, comments),
             0,
         );
         comments.clear();
@@ -859,6 +895,20 @@ mod tests {
         assert_eq!(p.children[0].comments, ["two", "# three"]);
         assert_eq!(p.children[1].comments, ["four"]);
         assert!(p.children[2].comments.is_empty());
+    }
+
+    /// The line reader's vectors are kept from one parse to the next on a
+    /// thread: a parse that stopped at an error with comment lines pending
+    /// (a bad directive is first read as a comment) leaves nothing for the
+    /// next parse, whose offsets index another text.
+    #[test]
+    fn a_failed_parse_leaves_no_comments_to_the_next() {
+        let failed = parse("# escape=x\n# one two three four five\nFROM a\n");
+        assert!(failed.is_err());
+        let p = parse("FROM b\n").unwrap();
+        assert!(p.children[0].comments.is_empty());
+        let p = parse("# kept\nFROM c\n").unwrap();
+        assert_eq!(p.children[0].comments, ["kept"]);
     }
 
     /// Leading white space is Go's `unicode.IsSpace`, beyond ASCII too, and
