@@ -68,6 +68,33 @@ pub enum Keyword {
     Unknown,
 }
 
+/// The integers [`Keyword::of`] compares for a word of `3..=11` bytes
+/// (`None` for another length): bytes `0..8` and `8..11`, little-endian
+/// and zero-padded. Read with fixed-width loads that overlap inside the
+/// word, not a byte loop (a copy of a short word of any length into a
+/// window is a call to `memcpy`).
+#[inline]
+fn keyword_integers(b: &[u8]) -> Option<(u64, u32)> {
+    let n = b.len();
+    let u32_at = |i: usize| -> Option<u64> {
+        Some(u64::from(u32::from_le_bytes(b.get(i..i + 4)?.try_into().ok()?)))
+    };
+    match n {
+        3 => Some((
+            u64::from(b[0]) | u64::from(b[1]) << 8 | u64::from(b[2]) << 16,
+            0,
+        )),
+        // Bytes `n - 4..4` are read twice, into the same places.
+        4..=7 => Some((u32_at(0)? | u32_at(n - 4)? << (8 * (n - 4)), 0)),
+        // The last four bytes, shifted down to the `n - 8` after byte 8.
+        8..=11 => Some((
+            u64::from_le_bytes(b.get(..8)?.try_into().ok()?),
+            (u32_at(n - 4)? >> (8 * (12 - n))) as u32,
+        )),
+        _ => None,
+    }
+}
+
 impl Keyword {
     /// The keyword a word names, by Go's `strings.ToLower` (so the Kelvin
     /// sign counts as `k`, as in BuildKit).
@@ -84,12 +111,8 @@ impl Keyword {
         // is a different slot for each keyword (a multiplier found by
         // search; `keywords_match_by_go_lower_case` checks the table).
         let b = word.as_bytes();
-        if (3..=11).contains(&b.len()) {
-            let mut window = [0u8; 16];
-            for (slot, &c) in window.iter_mut().zip(b) {
-                *slot = c;
-            }
-            let keyword = Self::of_ascii_prefix(&window, b.len());
+        if let Some((lo, hi)) = keyword_integers(b) {
+            let keyword = Self::of_integers(lo, hi, b.len());
             if keyword != Keyword::Unknown {
                 return keyword;
             }
@@ -112,10 +135,19 @@ impl Keyword {
         if !(3..=11).contains(&len) {
             return Keyword::Unknown;
         }
-        const LOWER: u64 = 0x2020_2020_2020_2020;
         let [a, b, c, d, e, f, g, h, i, j, k, ..] = *window;
-        let lo = u64::from_le_bytes([a, b, c, d, e, f, g, h]) | LOWER;
-        let hi = u32::from_le_bytes([i, j, k, 0]) | LOWER as u32;
+        let lo = u64::from_le_bytes([a, b, c, d, e, f, g, h]);
+        let hi = u32::from_le_bytes([i, j, k, 0]);
+        Self::of_integers(lo, hi, len)
+    }
+
+    /// [`Keyword::of`] the word of `3..=11` bytes whose first eight bytes
+    /// (zero-padded) are `lo` and next three `hi`, as read, not yet folded
+    /// to lower case: folded and cut to `len` bytes here.
+    #[inline]
+    fn of_integers(lo: u64, hi: u32, len: usize) -> Keyword {
+        const LOWER: u64 = 0x2020_2020_2020_2020;
+        let (lo, hi) = (lo | LOWER, hi | LOWER as u32);
         // Keep `len` bytes: all of `lo` and `len - 8` of `hi`, or `len` of
         // `lo` and none of `hi`.
         let (lo, hi) = if len >= 8 {
@@ -443,8 +475,29 @@ impl Warning {
 
 #[cfg(test)]
 mod tests {
-    use super::Keyword;
+    use super::{Keyword, keyword_integers};
     use crate::dockerfile::instructions::INSTRUCTION_NAMES;
+
+    /// The overlapping loads read what a zero-padded window of the word
+    /// holds, at every length, and nothing at other lengths.
+    #[test]
+    fn keyword_integers_are_the_zero_padded_window() {
+        for n in 0..=16usize {
+            for seed in 1..=40u8 {
+                let word: Vec<u8> = (0..n as u8)
+                    .map(|i| seed.wrapping_mul(i + 3).wrapping_add(i) | 1)
+                    .collect();
+                let expected = (3..=11).contains(&n).then(|| {
+                    let mut window = [0u8; 16];
+                    window[..n].copy_from_slice(&word);
+                    let lo = u64::from_le_bytes(window[..8].try_into().unwrap());
+                    let hi = u32::from_le_bytes([window[8], window[9], window[10], 0]);
+                    (lo, hi)
+                });
+                assert_eq!(keyword_integers(&word), expected, "{word:?}");
+            }
+        }
+    }
 
     #[test]
     fn keywords_from_a_window_match_by_go_lower_case() {
