@@ -29,15 +29,15 @@
 use std::borrow::Cow;
 
 use super::byte_masks::{blank_mask, is_ascii};
-use super::flags::{Flags, check_flags};
+use super::flags::{Flags, check_flags_into};
 use super::go_text::{is_ascii_blank, is_ascii_space_byte, trim_space};
 use super::instructions::{
     ADD_FLAGS, ArgInstruction, COPY_FLAGS, CmdInstruction, CommandLine, EntrypointInstruction,
     EnvInstruction, ExposeInstruction, FROM_FLAGS, FromInstruction, Instruction, InstructionSource,
-    KeyValue, LabelInstruction, MaintainerInstruction, OnbuildInstruction, RUN_FLAGS,
+    KeyValue, LabelInstruction, MaintainerInstruction, OnbuildInstruction, RUN_FLAGS, RunOptions,
     ShellInstruction, ShellText, ShortVec, StopSignalInstruction, UserInstruction,
     VolumeInstruction, Word, WorkdirInstruction, add_instruction, arg_decl, copy_instruction,
-    onbuild_expression, run_options, stage_name, string_flag,
+    onbuild_expression, run_options_into, stage_name, string_flag,
 };
 use super::json::{JsonArrayError, for_each_json_string};
 use super::line_map::LineMap;
@@ -173,21 +173,26 @@ pub(crate) fn instruction<'a>(
         (Cow::Borrowed(whole), Some(origin)) => Some((*whole, origin)),
         _ => None,
     };
+    // The keyword's text and place are picked first and the word built
+    // once, in place: an `Option<Word>` unwrapped here was written to the
+    // stack and read back at once, which stalls the load on the stores.
+    let (keyword_text, keyword_span) = match in_line_source(line_in_source, t_start, kw_end) {
+        Some((text, start)) => (Cow::Borrowed(text), Span::new(start, start + kw_end)),
+        None => (
+            at_base(0).text(&trimmed[..kw_end], t_start, t_start + kw_end),
+            map.span(t_start, t_start + kw_end),
+        ),
+    };
     let source = InstructionSource {
-        keyword: line_in_source
-            .and_then(|(whole, origin)| source_word(whole, origin, t_start, t_start + kw_end))
-            .unwrap_or_else(|| Word {
-                text: at_base(0).text(&trimmed[..kw_end], t_start, t_start + kw_end),
-                span: map.span(t_start, t_start + kw_end),
-            }),
+        keyword: Word {
+            text: keyword_text,
+            span: keyword_span,
+        },
         span: at.span,
         start_line: at.start_line,
         end_line: at.end_line,
     };
-    let in_source = line_in_source.and_then(|(whole, origin)| {
-        let text = whole.get(args_start..args_start + args.len())?;
-        Some((text, origin + args_start))
-    });
+    let in_source = in_line_source(line_in_source, args_start, args.len());
     let a = ArgsText {
         text: args,
         args: at_base(args_start),
@@ -198,9 +203,11 @@ pub(crate) fn instruction<'a>(
     // instruction in place (see `Emit::emit_with`).
     match keyword {
         K::Run => {
-            let flags = check_flags(&flags, RUN_FLAGS).ok()?;
+            let mut checked = Flags::default();
+            check_flags_into(&flags, RUN_FLAGS, &mut checked).ok()?;
             let command = a.command()?;
-            let options = run_options(&flags, map).ok()?;
+            let mut options = RunOptions::FLAGLESS;
+            run_options_into(&checked, map, &mut options).ok()?;
             let command = command.finish(line);
             emit.emit_with(move || options.instruction(command, Vec::new(), source));
         }
@@ -226,8 +233,9 @@ pub(crate) fn instruction<'a>(
                 }
                 _ => return None,
             };
-            let flags = check_flags(&flags, FROM_FLAGS).ok()?;
-            let platform = string_flag(&flags, "platform");
+            let mut checked = Flags::default();
+            check_flags_into(&flags, FROM_FLAGS, &mut checked).ok()?;
+            let platform = string_flag(&checked, "platform");
             emit.emit_from(move || FromInstruction {
                 image,
                 stage_name,
@@ -241,15 +249,16 @@ pub(crate) fn instruction<'a>(
             } else {
                 ADD_FLAGS
             };
-            let flags: Flags<'a, 'static> = check_flags(&flags, declared).ok()?;
+            let mut checked: Flags<'a, 'static> = Flags::default();
+            check_flags_into(&flags, declared, &mut checked).ok()?;
             let (sources, dest, json) = a.sources_and_dest()?;
             if keyword == K::Copy {
                 emit.emit_with(move || {
-                    copy_instruction(sources, Vec::new(), dest, json, &flags, source)
+                    copy_instruction(sources, Vec::new(), dest, json, &checked, source)
                 });
             } else {
                 emit.emit_with(move || {
-                    add_instruction(sources, Vec::new(), dest, json, &flags, source)
+                    add_instruction(sources, Vec::new(), dest, json, &checked, source)
                 });
             }
         }
@@ -558,8 +567,10 @@ pub(crate) fn continued_command<'a>(
     };
     match keyword {
         Keyword::Run => {
-            let flags = check_flags(&flags, RUN_FLAGS).ok()?;
-            let options = run_options(&flags, map).ok()?;
+            let mut checked = Flags::default();
+            check_flags_into(&flags, RUN_FLAGS, &mut checked).ok()?;
+            let mut options = RunOptions::FLAGLESS;
+            run_options_into(&checked, map, &mut options).ok()?;
             emit.emit_with(move || options.instruction(command, Vec::new(), source));
         }
         Keyword::Cmd => {
@@ -683,6 +694,28 @@ impl<'a> PendingCommand<'a> {
                 }
             }
         }
+    }
+}
+
+/// The `len` bytes at `start` of a line that is `line_in_source` (the
+/// line as a slice of the source, and where it starts there), as a slice
+/// of the source and where it starts there.
+///
+/// Always inlined, as a closure here was not: its result was then
+/// written to the stack by the closure and read back at once by the
+/// caller in wider loads, which stall on the stores.
+#[inline(always)]
+fn in_line_source(
+    line_in_source: Option<(&str, usize)>,
+    start: usize,
+    len: usize,
+) -> Option<(&str, usize)> {
+    match line_in_source {
+        Some((whole, origin)) => match whole.get(start..start + len) {
+            Some(text) => Some((text, origin + start)),
+            None => None,
+        },
+        None => None,
     }
 }
 

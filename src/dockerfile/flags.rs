@@ -103,11 +103,23 @@ pub fn check_flags<'a, 'd>(
     flags: &[NodeFlag<'a>],
     declared: &[(&'d str, FlagKind)],
 ) -> Result<Flags<'a, 'd>, FlagError> {
+    let mut out = Flags::default();
+    check_flags_into(flags, declared, &mut out)?;
+    Ok(out)
+}
+
+/// [`check_flags`] into `out` (empty), which the caller keeps where it
+/// will use it: a returned `Flags`, written to the stack by this function
+/// and copied out of its `Result` at once by the caller, stalls that copy
+/// on the stores just made.
+pub(crate) fn check_flags_into<'a, 'd>(
+    flags: &[NodeFlag<'a>],
+    declared: &[(&'d str, FlagKind)],
+    out: &mut Flags<'a, 'd>,
+) -> Result<(), FlagError> {
     // Room up front (in place for one flag, else one allocation), rather
     // than growing on a push.
-    let mut out = Flags {
-        uses: ShortVec::with_capacity(flags.len()),
-    };
+    out.uses = ShortVec::with_capacity(flags.len());
     for f in flags {
         let text: &str = &f.text;
         let err = |message: String| FlagError {
@@ -170,7 +182,7 @@ pub fn check_flags<'a, 'd>(
             },
         ));
     }
-    Ok(out)
+    Ok(())
 }
 
 /// The closest name within two edits, for "did you mean" hints.

@@ -1331,36 +1331,56 @@ pub(crate) struct RunOptions<'a> {
     flags_used: &'static [&'static str],
 }
 
+impl RunOptions<'_> {
+    /// The options of a RUN without flags.
+    pub(crate) const FLAGLESS: Self = RunOptions {
+        mounts: Vec::new(),
+        network: None,
+        network_mode: NetworkMode::Default,
+        security: None,
+        security_mode: SecurityMode::Sandbox,
+        devices: Vec::new(),
+        flags_used: &[],
+    };
+}
+
 /// Check and type a RUN's flags; `map` is the instruction's line map.
-#[inline(always)]
 pub(crate) fn run_options<'a>(
     flags: &Flags<'a, 'static>,
     map: &LineMap,
 ) -> Result<RunOptions<'a>, InstructionError> {
+    let mut options = RunOptions::FLAGLESS;
+    run_options_into(flags, map, &mut options)?;
+    Ok(options)
+}
+
+/// [`run_options`] into `options` ([`RunOptions::FLAGLESS`]), which the
+/// caller keeps where it builds the RUN from: a `RunOptions` returned in a
+/// `Result` is copied out of it, a `memcpy` of its 150 bytes for every
+/// RUN.
+#[inline(always)]
+pub(crate) fn run_options_into<'a>(
+    flags: &Flags<'a, 'static>,
+    map: &LineMap,
+    options: &mut RunOptions<'a>,
+) -> Result<(), InstructionError> {
     // Most RUNs have no flags: their options are the defaults, found
     // without running (or fetching into the instruction cache) the code
     // that reads flags.
     if flags.is_empty() {
-        return Ok(RunOptions {
-            mounts: Vec::new(),
-            network: None,
-            network_mode: NetworkMode::Default,
-            security: None,
-            security_mode: SecurityMode::Sandbox,
-            devices: Vec::new(),
-            flags_used: &[],
-        });
+        return Ok(());
     }
-    run_options_from_flags(flags, map)
+    run_options_from_flags(flags, map, options)
 }
 
-/// [`run_options`] for a RUN with flags: kept out of line, so that the
-/// flagless RUN's path stays small.
+/// [`run_options_into`] for a RUN with flags: kept out of line, so that
+/// the flagless RUN's path stays small.
 #[inline(never)]
 fn run_options_from_flags<'a>(
     flags: &Flags<'a, 'static>,
     map: &LineMap,
-) -> Result<RunOptions<'a>, InstructionError> {
+    options: &mut RunOptions<'a>,
+) -> Result<(), InstructionError> {
     let mut devices = Vec::new();
     for u in flags.strings("device") {
         devices.push(RunDevice::parse(flag_word(u)).map_err(|m| error_at(u.span, m))?);
@@ -1389,7 +1409,7 @@ fn run_options_from_flags<'a>(
         Some(w) => SecurityMode::parse(&w.text).map_err(|m| error_at(w.span, m))?,
         None => SecurityMode::Sandbox,
     };
-    Ok(RunOptions {
+    *options = RunOptions {
         mounts,
         network,
         network_mode,
@@ -1397,7 +1417,8 @@ fn run_options_from_flags<'a>(
         security_mode,
         devices,
         flags_used: run_flags_used(flags),
-    })
+    };
+    Ok(())
 }
 
 impl<'a> RunOptions<'a> {

@@ -77,7 +77,9 @@ pub enum Keyword {
 fn keyword_integers(b: &[u8]) -> Option<(u64, u32)> {
     let n = b.len();
     let u32_at = |i: usize| -> Option<u64> {
-        Some(u64::from(u32::from_le_bytes(b.get(i..i + 4)?.try_into().ok()?)))
+        Some(u64::from(u32::from_le_bytes(
+            b.get(i..i + 4)?.try_into().ok()?,
+        )))
     };
     match n {
         3 => Some((
