@@ -368,13 +368,24 @@ pub(crate) fn scan_nodes<'a>(
     // Taken for the parse and given back after it: a parse that panics, or
     // one nested in another's sink, simply starts from empty vectors.
     let mut scratch = LINE_SCRATCH.take();
-    // (Sized for a long RUN, so that growing it is rare.)
+    // (Sized for a long RUN, so that growing it is rare. Both vectors are
+    // empty: cleared when given back.)
     scratch.pieces.reserve(64);
-    scratch.comments.clear();
     let scanned = scan_nodes_with(src, sink, &mut scratch);
+    // A thread keeps no more than this between parses, however long the
+    // instructions or comment runs of one file were.
+    // (Cleared first: a vector does not shrink below its length.)
+    scratch.pieces.clear();
+    scratch.pieces.shrink_to(LINE_SCRATCH_KEPT);
+    scratch.comments.clear();
+    scratch.comments.shrink_to(LINE_SCRATCH_KEPT);
     LINE_SCRATCH.set(scratch);
     scanned
 }
+
+/// The most entries of each [`LineScratch`] vector a thread keeps between
+/// parses (16 KiB each).
+const LINE_SCRATCH_KEPT: usize = 1024;
 
 fn scan_nodes_with<'a>(
     src: &'a SourceFile,
@@ -909,6 +920,23 @@ mod tests {
         assert!(p.children[0].comments.is_empty());
         let p = parse("# kept\nFROM c\n").unwrap();
         assert_eq!(p.children[0].comments, ["kept"]);
+    }
+
+    /// However long one file's instructions and comment runs, a thread
+    /// keeps a bounded room for the next parse.
+    #[test]
+    fn a_thread_keeps_bounded_room_between_parses() {
+        let long = format!(
+            "{}FROM a\nRUN x \\\n{}y\n",
+            "# c\n".repeat(5000),
+            "  z \\\n".repeat(5000)
+        );
+        let p = parse(&long).unwrap();
+        assert_eq!(p.children[0].comments.len(), 5000);
+        let kept = LINE_SCRATCH.take();
+        assert!(kept.pieces.capacity() <= LINE_SCRATCH_KEPT);
+        assert!(kept.comments.capacity() <= LINE_SCRATCH_KEPT);
+        assert!(kept.pieces.capacity() >= 64);
     }
 
     /// Leading white space is Go's `unicode.IsSpace`, beyond ASCII too, and
